@@ -1,0 +1,579 @@
+//! `compare`: the same workloads on arbor, tokio and smol, side by side.
+//!
+//! # Method
+//!
+//! * **Same worker count.** Every runtime gets `--workers N` worker threads (default 2):
+//!   arbor and tokio through their multi-thread builders, smol as one shared
+//!   `async_executor::Executor` driven by N threads that each run
+//!   `smol::block_on(executor.run(shutdown))`. In all three, the thread that calls
+//!   `block_on` is *not* a worker, so "remote" spawns really come from outside.
+//! * **Built once, outside the timer.** For each workload the three runtimes are built
+//!   once, before any round, and dropped after the last; building and shutting down are
+//!   never timed.
+//! * **Alternating order.** A workload runs one untimed warm-up round and then `--rounds`
+//!   timed rounds (10 by default, 3 with `--quick`; `--quick` never shrinks a workload,
+//!   only the number of rounds). Round `r` visits the runtimes in the order
+//!   arbor, tokio, smol rotated by `r`, so no runtime always goes first (cold caches,
+//!   frequency ramps) or last.
+//! * **Medians.** A round is timed from inside `block_on`, around the whole workload,
+//!   with `std::time::Instant`. The reported figure is the median of the per-round times
+//!   divided by the workload's number of operations: `ns_per_op`.
+//! * **Same code.** A workload is written once, generic over [`Spawner`]; each runtime
+//!   supplies only spawn / spawn_blocking / yield. Message passing uses the small portable
+//!   [`oneshot`] in this file for all three runtimes, so no runtime is flattered or
+//!   penalised by its own channel.
+//!
+//! # Usage and output
+//!
+//! `cargo run --release -p arbor-benches --bin compare -- [--workers N] [--rounds N]
+//! [--quick] [--json] [--bench NAME[,NAME...]]...` prints a table (ratios below 1.0 mean
+//! arbor is faster) and, for `spawn_many_local`, arbor's spawn+complete cost; `--json`
+//! prints one object per line instead:
+//! `{"bench": "NAME", "runtime": "arbor", "workers": 2, "ns_per_op": 123.4}`.
+//!
+//! **Adding a workload:** a unit struct implementing [`Workload`], plus `entry::<It>()` in
+//! [`WORKLOADS`]. Something runtime-specific (a timer, a socket) becomes a [`Spawner`]
+//! method with one implementation per runtime.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+use std::{env, process};
+
+/// Worker threads per runtime when `--workers` is not given.
+const DEFAULT_WORKERS: usize = 2;
+/// Timed rounds per workload when neither `--rounds` nor `--quick` is given.
+const DEFAULT_ROUNDS: usize = 10;
+/// Timed rounds per workload with `--quick` (workload sizes stay the same).
+const QUICK_ROUNDS: usize = 3;
+/// Untimed rounds per runtime before the timed ones (thread pools, allocator warm-up).
+const WARMUP_ROUNDS: usize = 1;
+/// Runtime names, in the order of the `[f64; 3]` results.
+const RUNTIMES: [&str; 3] = ["arbor", "tokio", "smol"];
+
+/// The table's header; rows are formatted to the same widths in `main`.
+const HEADER: &str =
+    "bench                workers  arbor ns/op  tokio ns/op   smol ns/op  arbor/tokio  arbor/smol";
+const USAGE: &str = "usage: compare [--workers N] [--rounds N] [--quick] [--json] \
+                     [--bench NAME[,NAME...]]...";
+
+// ====== What a workload may ask of a runtime ===========================================
+
+/// A future a runtime can spawn: `Send + 'static`, with a `Send + 'static` output.
+trait Spawnable: Future<Output: Send + 'static> + Send + 'static {}
+impl<F: Future<Output: Send + 'static> + Send + 'static> Spawnable for F {}
+
+/// The per-runtime operations a workload uses. Cheap to clone and movable into tasks.
+trait Spawner: Clone + Send + Sync + 'static {
+    /// A running task (or blocking call): resolves to its output, panicking if it failed.
+    type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
+    /// Spawns `fut` as a task.
+    fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output>;
+    /// Spawns `fut` and lets it run to completion on its own.
+    fn spawn_detached(&self, fut: impl Future<Output = ()> + Send + 'static);
+    /// Runs `f` on the runtime's blocking pool.
+    fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R>;
+    /// Yields once to the scheduler.
+    fn yield_now(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// A closure for a blocking pool.
+trait BlockingFn<R>: FnOnce() -> R + Send + 'static {}
+impl<R, F: FnOnce() -> R + Send + 'static> BlockingFn<R> for F {}
+
+/// A runtime under test: built once per workload, then asked to `block_on` each round.
+trait Rt {
+    type Spawner: Spawner;
+    fn build(workers: usize) -> Self;
+    fn spawner(&self) -> Self::Spawner;
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+}
+
+/// Adapts a join handle that resolves to `Result<T, E>` into one that resolves to `T`.
+#[derive(Debug)]
+struct Joined<J>(J);
+
+impl<J: Future<Output = Result<T, E>> + Unpin, T, E: Debug> Future for Joined<J> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|res| res.expect("benchmark task failed"))
+    }
+}
+
+// ====== arbor ===========================================================================
+
+type ArborRt = arbor::runtime::Runtime;
+
+#[derive(Clone, Copy, Debug)]
+struct ArborSpawner;
+
+impl Rt for ArborRt {
+    type Spawner = ArborSpawner;
+    fn build(workers: usize) -> Self {
+        let builder = arbor::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build();
+        builder.expect("building the arbor runtime")
+    }
+    fn spawner(&self) -> ArborSpawner {
+        ArborSpawner
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        ArborRt::block_on(self, fut) // the inherent method
+    }
+}
+
+impl Spawner for ArborSpawner {
+    type Join<T: Send + 'static> = Joined<arbor::Task<T>>;
+    fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
+        Joined(arbor::spawn(fut))
+    }
+    fn spawn_detached(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        drop(arbor::spawn(fut)); // dropping an arbor `Task` detaches it
+    }
+    fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
+        Joined(arbor::task::spawn_blocking(f))
+    }
+    fn yield_now(&self) -> impl Future<Output = ()> + Send {
+        arbor::yield_now()
+    }
+}
+
+// ====== tokio (multi-thread runtime) ====================================================
+
+type TokioRt = tokio::runtime::Runtime;
+
+#[derive(Clone, Copy, Debug)]
+struct TokioSpawner;
+
+impl Rt for TokioRt {
+    type Spawner = TokioSpawner;
+    fn build(workers: usize) -> Self {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        let rt = builder.worker_threads(workers).enable_all().build();
+        rt.expect("building the tokio runtime")
+    }
+    fn spawner(&self) -> TokioSpawner {
+        TokioSpawner
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        TokioRt::block_on(self, fut) // the inherent method
+    }
+}
+
+impl Spawner for TokioSpawner {
+    type Join<T: Send + 'static> = Joined<tokio::task::JoinHandle<T>>;
+    fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
+        Joined(tokio::spawn(fut))
+    }
+    fn spawn_detached(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        drop(tokio::spawn(fut)); // dropping a tokio `JoinHandle` detaches the task
+    }
+    fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
+        Joined(tokio::task::spawn_blocking(f))
+    }
+    fn yield_now(&self) -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+}
+
+// ====== smol (one async-executor driven by N threads) ===================================
+
+/// The executor (inside its spawner), the channel whose closing tells every worker thread
+/// to return, and those threads, joined on drop.
+struct SmolRt(SmolSpawner, smol::channel::Sender<()>, Vec<JoinHandle<()>>);
+
+#[derive(Clone, Debug)]
+struct SmolSpawner(Arc<async_executor::Executor<'static>>);
+
+impl Rt for SmolRt {
+    type Spawner = SmolSpawner;
+    fn build(workers: usize) -> Self {
+        let executor = Arc::new(async_executor::Executor::new());
+        let (shutdown, stop) = smol::channel::unbounded::<()>();
+        let spawn_worker = |i: usize| {
+            let (executor, stop) = (Arc::clone(&executor), stop.clone());
+            // `recv` fails once the sender is dropped: then `run` returns.
+            let work = move || {
+                let _ = smol::block_on(executor.run(stop.recv()));
+            };
+            let name = format!("smol-worker-{i}");
+            thread::Builder::new()
+                .name(name)
+                .spawn(work)
+                .expect("spawning a smol worker")
+        };
+        let workers = (0..workers).map(spawn_worker).collect();
+        Self(SmolSpawner(executor), shutdown, workers)
+    }
+    fn spawner(&self) -> SmolSpawner {
+        self.0.clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        smol::block_on(fut)
+    }
+}
+
+impl Drop for SmolRt {
+    fn drop(&mut self) {
+        self.1.close();
+        for worker in self.2.drain(..) {
+            worker.join().expect("a smol worker thread panicked");
+        }
+    }
+}
+
+impl Spawner for SmolSpawner {
+    // smol's tasks resolve to their output directly (a panic resumes in the awaiter).
+    type Join<T: Send + 'static> = smol::Task<T>;
+    fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
+        self.0.spawn(fut)
+    }
+    fn spawn_detached(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        self.0.spawn(fut).detach(); // dropping an async-executor `Task` would cancel it
+    }
+    fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
+        smol::unblock(f)
+    }
+    fn yield_now(&self) -> impl Future<Output = ()> + Send {
+        smol::future::yield_now()
+    }
+}
+
+// ====== A portable oneshot channel, used on all three runtimes =========================
+
+mod oneshot {
+    use super::{Arc, Context, Future, Mutex, Pin, Poll, Waker};
+
+    /// The value (once sent), the receiver's waker, and whether the sender is gone.
+    type Slot<T> = Arc<Mutex<(Option<T>, Option<Waker>, bool)>>;
+
+    #[derive(Debug)]
+    pub(super) struct Sender<T>(Slot<T>);
+
+    /// Resolves to the sent value; panics if the sender was dropped without sending.
+    #[derive(Debug)]
+    pub(super) struct Receiver<T>(Slot<T>);
+
+    pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
+        let slot = Arc::new(Mutex::new((None, None, false)));
+        (Sender(Arc::clone(&slot)), Receiver(slot))
+    }
+
+    impl<T> Sender<T> {
+        /// Stores `value`; dropping `self` right after wakes the receiver.
+        pub(super) fn send(self, value: T) {
+            self.0.lock().unwrap().0 = Some(value);
+        }
+    }
+
+    impl<T> Drop for Sender<T> {
+        fn drop(&mut self) {
+            let waker = {
+                let mut slot = self.0.lock().unwrap();
+                slot.2 = true;
+                slot.1.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    impl<T> Future for Receiver<T> {
+        type Output = T;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            let mut slot = self.0.lock().unwrap();
+            if let Some(value) = slot.0.take() {
+                return Poll::Ready(value);
+            }
+            assert!(!slot.2, "oneshot sender dropped without sending");
+            slot.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+// ====== Workloads =======================================================================
+
+/// One benchmark: a name, how many operations one round performs, and the round itself.
+trait Workload {
+    const NAME: &'static str;
+    const OPS: usize;
+    /// One round. Runs inside `block_on`, on the caller's thread (not a worker).
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()>;
+}
+
+/// Starts every task (driving `tasks` to the end where this is first polled), then awaits
+/// each in order.
+async fn join_all<J: Future>(tasks: impl IntoIterator<Item = J>) {
+    let tasks: Vec<J> = tasks.into_iter().collect();
+    for task in tasks {
+        task.await;
+    }
+}
+
+/// 10k empty tasks spawned from a task running on a worker, then awaited.
+struct SpawnManyLocal;
+impl Workload for SpawnManyLocal {
+    const NAME: &'static str = "spawn_many_local";
+    const OPS: usize = 10_000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            join_all((0..Self::OPS).map(|_| inner.spawn(async {}))).await;
+        })
+    }
+}
+
+/// 10k empty tasks spawned from the `block_on` thread, each awaited.
+struct SpawnManyRemote;
+impl Workload for SpawnManyRemote {
+    const NAME: &'static str = "spawn_many_remote";
+    const OPS: usize = 10_000;
+    async fn run<S: Spawner>(sp: S) {
+        join_all((0..Self::OPS).map(|_| sp.spawn(async {}))).await;
+    }
+}
+
+/// 200 tasks spawned from the `block_on` thread, each yielding 1000 times.
+struct YieldMany;
+const YIELD_TASKS: usize = 200;
+const YIELDS_PER_TASK: usize = 1000;
+impl Workload for YieldMany {
+    const NAME: &'static str = "yield_many";
+    const OPS: usize = YIELD_TASKS * YIELDS_PER_TASK;
+    async fn run<S: Spawner>(sp: S) {
+        let yielder = |me: S| async move {
+            for _ in 0..YIELDS_PER_TASK {
+                me.yield_now().await;
+            }
+        };
+        join_all((0..YIELD_TASKS).map(|_| sp.spawn(yielder(sp.clone())))).await;
+    }
+}
+
+/// 1000 sequential rounds, driven from a worker; each spawns two tasks that exchange a
+/// ping and a pong through oneshots, and waits for both.
+struct PingPong;
+impl Workload for PingPong {
+    const NAME: &'static str = "ping_pong";
+    const OPS: usize = 1000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            for _ in 0..Self::OPS {
+                let (ping_tx, ping_rx) = oneshot::channel::<()>();
+                let (pong_tx, pong_rx) = oneshot::channel::<()>();
+                let pinger = inner.spawn(async move {
+                    ping_tx.send(());
+                    pong_rx.await;
+                });
+                let ponger = inner.spawn(async move {
+                    ping_rx.await;
+                    pong_tx.send(());
+                });
+                pinger.await;
+                ponger.await;
+            }
+        })
+    }
+}
+
+/// A chain of 1000 tasks, each spawning the next; the last one signals completion.
+struct ChainedSpawn;
+impl Workload for ChainedSpawn {
+    const NAME: &'static str = "chained_spawn";
+    const OPS: usize = 1000;
+    async fn run<S: Spawner>(sp: S) {
+        /// Spawns the rest of the chain: `left` tasks, the first spawned right now.
+        fn link<S: Spawner>(sp: &S, left: usize, done: oneshot::Sender<()>) {
+            let next = sp.clone();
+            sp.spawn_detached(async move {
+                match left {
+                    1 => done.send(()),
+                    _ => link(&next, left - 1, done),
+                }
+            });
+        }
+        let (done, finished) = oneshot::channel();
+        link(&sp, Self::OPS, done);
+        finished.await;
+    }
+}
+
+/// 10k trivial closures sent to the blocking pool from a worker task, then awaited.
+struct Blocking;
+impl Workload for Blocking {
+    const NAME: &'static str = "blocking";
+    const OPS: usize = 10_000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let call = |i: usize| inner.spawn_blocking(move || std::hint::black_box(i));
+            join_all((0..Self::OPS).map(call)).await;
+        })
+    }
+}
+
+/// A workload as the driver sees it: its name, and how to measure it on all runtimes
+/// (ns/op for arbor, tokio and smol, in the order of [`RUNTIMES`]).
+type Entry = (&'static str, fn(&Config) -> [f64; 3]);
+
+const fn entry<W: Workload>() -> Entry {
+    (W::NAME, measure::<W>)
+}
+
+/// Every workload, in the order they run.
+const WORKLOADS: [Entry; 6] = [
+    entry::<SpawnManyLocal>(),
+    entry::<SpawnManyRemote>(),
+    entry::<YieldMany>(),
+    entry::<PingPong>(),
+    entry::<ChainedSpawn>(),
+    entry::<Blocking>(),
+];
+
+// ====== Measurement =====================================================================
+
+/// Times one round of `W` on `rt`, from inside `block_on`.
+fn time_round<W: Workload, R: Rt>(rt: &R) -> Duration {
+    let sp = rt.spawner();
+    rt.block_on(async move {
+        let start = Instant::now();
+        W::run(sp).await;
+        start.elapsed()
+    })
+}
+
+/// Builds the three runtimes, runs the rounds in rotating order, returns median ns/op.
+fn measure<W: Workload>(cfg: &Config) -> [f64; 3] {
+    let arbor = ArborRt::build(cfg.workers);
+    let tokio = TokioRt::build(cfg.workers);
+    let smol = SmolRt::build(cfg.workers);
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for round in 0..WARMUP_ROUNDS + cfg.rounds {
+        for slot in 0..RUNTIMES.len() {
+            let which = (round + slot) % RUNTIMES.len();
+            let took = match which {
+                0 => time_round::<W, _>(&arbor),
+                1 => time_round::<W, _>(&tokio),
+                _ => time_round::<W, _>(&smol),
+            };
+            if round >= WARMUP_ROUNDS {
+                samples[which].push(took);
+            }
+        }
+    }
+    samples.map(|mut rounds| {
+        rounds.sort_unstable();
+        let mid = rounds.len() / 2;
+        let median = match rounds.len() % 2 {
+            1 => rounds[mid],
+            _ => (rounds[mid - 1] + rounds[mid]) / 2,
+        };
+        median.as_secs_f64() * 1e9 / W::OPS as f64
+    })
+}
+
+// ====== Command line and output =========================================================
+
+#[derive(Debug, Default)]
+struct Config {
+    workers: usize,
+    /// Timed rounds per workload (always at least 1).
+    rounds: usize,
+    json: bool,
+    /// Workload names to run; empty means all.
+    benches: Vec<String>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> {
+    let (mut rounds, mut quick) = (None, false);
+    let mut cfg = Config {
+        workers: DEFAULT_WORKERS,
+        ..Config::default()
+    };
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.into(), Some(value.into())),
+            _ => (arg, None),
+        };
+        let missing = format!("{flag}: no value");
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(missing.clone())
+        };
+        let count = |text: String| match text.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{flag} wants a positive integer, got `{text}`")),
+        };
+        match flag.as_str() {
+            "--workers" => cfg.workers = count(value()?)?,
+            "--rounds" => rounds = Some(count(value()?)?),
+            "--quick" => quick = true,
+            "--json" => cfg.json = true,
+            "--bench" => {
+                for name in value()?.split(',').filter(|n| !n.is_empty()) {
+                    if !WORKLOADS.iter().any(|w| w.0 == name) {
+                        let known = WORKLOADS.map(|w| w.0).join(", ");
+                        return Err(format!("unknown bench `{name}`; known: {known}"));
+                    }
+                    cfg.benches.push(name.to_owned());
+                }
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    cfg.rounds = rounds.unwrap_or(if quick { QUICK_ROUNDS } else { DEFAULT_ROUNDS });
+    Ok(cfg)
+}
+
+fn main() {
+    let cfg = parse_args(env::args().skip(1)).unwrap_or_else(|message| {
+        eprintln!("compare: {message}\n{USAGE}");
+        process::exit(2);
+    });
+    if !cfg.json {
+        println!("{HEADER}");
+    }
+    let mut spawn_complete_ns = None;
+    let wanted = |name: &str| cfg.benches.is_empty() || cfg.benches.iter().any(|b| b == name);
+    for &(name, measure) in WORKLOADS.iter().filter(|w| wanted(w.0)) {
+        let ns = measure(&cfg);
+        if name == SpawnManyLocal::NAME {
+            spawn_complete_ns = Some(ns[0]);
+        }
+        if cfg.json {
+            // Hand-written JSON: bench and runtime names are plain identifiers, no escaping.
+            for (runtime, ns_per_op) in RUNTIMES.iter().zip(ns) {
+                println!(
+                    "{{\"bench\": \"{}\", \"runtime\": \"{runtime}\", \"workers\": {}, \"ns_per_op\": {ns_per_op:.1}}}",
+                    name, cfg.workers
+                );
+            }
+        } else {
+            let ([a, t, s], n) = (ns, cfg.workers);
+            let (vs_tokio, vs_smol) = (a / t, a / s);
+            println!(
+                "{name:<20} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
+            );
+        }
+    }
+    if let (false, Some(ns)) = (cfg.json, spawn_complete_ns) {
+        println!("\narbor spawn+complete of an empty task from a worker: {ns:.1} ns");
+    }
+}

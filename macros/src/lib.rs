@@ -1,0 +1,1 @@
+//! `#[arbor::main]` and `#[arbor::test]` (arrive with the facade issue).

@@ -1,0 +1,294 @@
+//! The blocking pool's threads and queue.
+//!
+//! All bookkeeping lives in one `Mutex<State>` with a `Condvar`: blocking calls are
+//! expensive enough (a thread hand-off) that a lock per call is not the bottleneck, and one
+//! lock keeps the idle/notify accounting simple to verify.
+//!
+//! ## Accounting
+//! - `num_idle` counts threads waiting on the condvar and not yet claimed.
+//! - A spawn that finds `num_idle > 0` claims one: `num_idle -= 1; num_notify += 1;
+//!   notify_one()`. A waiting thread that sees `num_notify > 0` consumes one and goes back to
+//!   the queue; so a claimed thread never also times out and exits.
+//! - A thread whose wait times out unclaimed leaves (`num_idle -= 1; num_threads -= 1`) and
+//!   removes its own join handle.
+
+use crate::context;
+use crate::scheduler;
+use crate::task::{self, Notified, OwnedTask, Schedule, Task, TaskMeta};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long an idle blocking thread waits for work before it exits.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The default cap on blocking threads (tokio's, too): generous, since they mostly wait.
+pub(crate) const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+/// The runtime's owner of the pool: dropping the runtime shuts it down.
+pub(crate) struct BlockingPool {
+    spawner: Spawner,
+}
+
+/// Where blocking calls are sent; cloned into the scheduler handle.
+#[derive(Clone)]
+pub(crate) struct Spawner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    condvar: Condvar,
+    thread_name: Arc<str>,
+    stack_size: Option<usize>,
+    thread_cap: usize,
+    keep_alive: Duration,
+}
+
+struct State {
+    queue: VecDeque<Notified<BlockingSchedule>>,
+    num_threads: usize,
+    num_idle: usize,
+    num_notify: usize,
+    shutdown: bool,
+    /// Join handles of live threads, by a pool-local id.
+    threads: HashMap<usize, JoinHandle<()>>,
+    next_id: usize,
+    /// The runtime, entered by each pool thread; dropped at shutdown (it would otherwise
+    /// keep the scheduler alive in a cycle).
+    handle: Option<scheduler::Handle>,
+}
+
+/// The scheduler hook of a blocking task. A blocking task runs once from the pool queue and
+/// never returns `Pending`, so it is never rescheduled, and it is in no owned list.
+pub(crate) struct BlockingSchedule;
+
+impl Schedule for BlockingSchedule {
+    fn schedule(&self, task: Notified<Self>) {
+        debug_assert!(false, "a blocking task was rescheduled");
+        drop(task);
+    }
+
+    fn release(&self, _task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+        None
+    }
+}
+
+/// The future of a blocking task: calls the closure on its first poll.
+struct BlockingTask<F> {
+    func: Option<F>,
+}
+
+// The closure is never pinned: it is moved out before it is called.
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let func = self.func.take().expect("blocking task polled after it ran");
+        Poll::Ready(func())
+    }
+}
+
+impl BlockingPool {
+    pub(crate) fn new(
+        thread_name: Arc<str>,
+        stack_size: Option<usize>,
+        thread_cap: usize,
+        keep_alive: Duration,
+    ) -> BlockingPool {
+        BlockingPool {
+            spawner: Spawner {
+                inner: Arc::new(Inner {
+                    state: Mutex::new(State {
+                        queue: VecDeque::new(),
+                        num_threads: 0,
+                        num_idle: 0,
+                        num_notify: 0,
+                        shutdown: false,
+                        threads: HashMap::new(),
+                        next_id: 0,
+                        handle: None,
+                    }),
+                    condvar: Condvar::new(),
+                    thread_name,
+                    stack_size,
+                    thread_cap,
+                    keep_alive,
+                }),
+            },
+        }
+    }
+
+    pub(crate) fn spawner(&self) -> &Spawner {
+        &self.spawner
+    }
+
+    /// Gives the pool threads the runtime to enter.
+    pub(crate) fn set_handle(&self, handle: scheduler::Handle) {
+        self.spawner.inner.lock().handle = Some(handle);
+    }
+
+    /// Cancels the calls not yet started and waits for the running ones, for at most
+    /// `timeout` (forever with `None`). Returns `false` if some were still running then.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let inner = &self.spawner.inner;
+        let (queue, threads, handle) = {
+            let mut state = inner.lock();
+            state.shutdown = true;
+            (
+                std::mem::take(&mut state.queue),
+                std::mem::take(&mut state.threads),
+                state.handle.take(),
+            )
+        };
+        inner.condvar.notify_all();
+        drop(handle);
+        for task in queue {
+            task.shutdown();
+        }
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let me = std::thread::current().id();
+        let mut all_joined = true;
+        for (_, thread) in threads {
+            if thread.thread().id() == me {
+                continue;
+            }
+            match deadline {
+                None => {
+                    let _ = thread.join();
+                }
+                Some(deadline) => {
+                    while !thread.is_finished() && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    if thread.is_finished() {
+                        let _ = thread.join();
+                    } else {
+                        all_joined = false;
+                    }
+                }
+            }
+        }
+        all_joined
+    }
+}
+
+impl Drop for BlockingPool {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Spawner {
+    pub(crate) fn spawn<F, R>(&self, func: F) -> Task<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (owned, notified, join) = task::new_task(
+            BlockingTask { func: Some(func) },
+            BlockingSchedule,
+            TaskMeta::default(),
+        );
+        // Blocking tasks are in no owned list: the queue entry stands for them until run.
+        drop(owned);
+        self.spawn_task(notified);
+        join
+    }
+
+    fn spawn_task(&self, task: Notified<BlockingSchedule>) {
+        let inner = &self.inner;
+        let mut state = inner.lock();
+        if state.shutdown {
+            drop(state);
+            task.shutdown();
+            return;
+        }
+        state.queue.push_back(task);
+        if state.num_idle > 0 {
+            state.num_idle -= 1;
+            state.num_notify += 1;
+            inner.condvar.notify_one();
+        } else if state.num_threads < inner.thread_cap {
+            let id = state.next_id;
+            state.next_id += 1;
+            let mut builder = std::thread::Builder::new().name(inner.thread_name.to_string());
+            if let Some(size) = inner.stack_size {
+                builder = builder.stack_size(size);
+            }
+            let pool = inner.clone();
+            let handle = state.handle.clone();
+            match builder.spawn(move || pool.run(id, handle)) {
+                Ok(thread) => {
+                    state.num_threads += 1;
+                    state.threads.insert(id, thread);
+                }
+                Err(err) => {
+                    // The call stays queued; a busy thread will pick it up. With no thread
+                    // at all it would wait forever, so report it instead.
+                    if state.num_threads == 0 {
+                        let task = state.queue.pop_back();
+                        drop(state);
+                        tracing::error!(%err, "arbor: failed to start a blocking thread");
+                        if let Some(task) = task {
+                            task.shutdown();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn run(self: Arc<Inner>, id: usize, handle: Option<scheduler::Handle>) {
+        let _enter = handle.map(context::set_handle);
+        let mut state = self.lock();
+        'work: loop {
+            while let Some(task) = state.queue.pop_front() {
+                drop(state);
+                task.run();
+                state = self.lock();
+            }
+            if state.shutdown {
+                break;
+            }
+            state.num_idle += 1;
+            loop {
+                let (guard, wait) = self
+                    .condvar
+                    .wait_timeout(state, self.keep_alive)
+                    .unwrap_or_else(|e| e.into_inner());
+                state = guard;
+                if state.num_notify > 0 {
+                    state.num_notify -= 1;
+                    continue 'work;
+                }
+                if state.shutdown {
+                    state.num_idle -= 1;
+                    break 'work;
+                }
+                if wait.timed_out() {
+                    // Idle for `keep_alive`: leave, detaching our own handle.
+                    state.num_idle -= 1;
+                    state.num_threads -= 1;
+                    state.threads.remove(&id);
+                    return;
+                }
+            }
+        }
+        state.num_threads -= 1;
+    }
+}

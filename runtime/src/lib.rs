@@ -1,0 +1,70 @@
+//! arbor's scheduler core: raw tasks, the work-stealing and current-thread schedulers, the
+//! blocking pool, and the cancellation plumbing that structured concurrency builds on.
+//!
+//! Most users depend on the `arbor` facade, which re-exports what is here. The map of the
+//! crate:
+//!
+//! | module | what |
+//! |---|---|
+//! | `task` | raw tasks (one allocation each), the state machine, [`Task`] handles |
+//! | `scheduler` | the multi-thread (work-stealing) and current-thread schedulers |
+//! | [`blocking`] | the blocking pool behind [`to_thread`] and [`task::spawn_blocking`] |
+//! | [`runtime`] | [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder), [`Handle`](runtime::Handle) |
+//! | [`cancel`] | the cancel-state tree that cancel scopes and task groups use |
+//!
+//! ```
+//! let rt = arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+//! let out = rt.block_on(async {
+//!     let a = arbor_runtime::spawn(async { "a" });
+//!     let b = arbor_runtime::spawn(async { "b" });
+//!     (a.await.unwrap(), b.await.unwrap())
+//! });
+//! assert_eq!(out, ("a", "b"));
+//! ```
+
+pub mod blocking;
+pub mod cancel;
+mod context;
+pub mod coop;
+mod loom;
+mod park;
+pub mod runtime;
+mod scheduler;
+pub mod task;
+
+pub use blocking::to_thread;
+pub use task::{JoinError, Task, TaskId};
+pub use task::{spawn, yield_now};
+
+use std::future::Future;
+
+/// Runs `future` to completion on a new multi-thread runtime, then shuts the runtime down
+/// (asyncio's `asyncio.run(main())`). The future need not be `Send`.
+///
+/// Every task still alive when `future` completes is cancelled, and the call returns once
+/// their destructors have run and the workers have exited.
+///
+/// # Panics
+/// Inside a running runtime: `.await` the future instead, or `spawn` it. Also if the
+/// runtime cannot start its threads.
+///
+/// ```
+/// let answer = arbor_runtime::run(async {
+///     let task = arbor_runtime::spawn(async { 40 });
+///     task.await.unwrap() + 2
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    if context::is_in_runtime() {
+        panic!(
+            "arbor::run called inside a running arbor runtime: `.await` the future instead, or \
+             `arbor::spawn` it and await the `Task`"
+        );
+    }
+    let rt = runtime::Builder::new_multi_thread()
+        .build()
+        .unwrap_or_else(|err| panic!("arbor::run: failed to start the runtime: {err}"));
+    rt.block_on(future)
+}

@@ -1,0 +1,56 @@
+//! One place where the crate's synchronisation primitives come from.
+//!
+//! Under `cfg(loom)` every atomic, lock, cell and thread the lock-free protocols use is
+//! loom's, so the model checker sees every interleaving; otherwise they are std's (or
+//! crossbeam's). Code elsewhere imports from here, never from `std::sync` directly, when the
+//! primitive is part of a protocol that a loom test models.
+
+#[cfg(not(loom))]
+pub(crate) mod std_impl {
+    pub(crate) mod sync {
+        pub(crate) use std::sync::{Mutex, MutexGuard};
+
+        pub(crate) mod atomic {
+            pub(crate) use std::sync::atomic::{AtomicUsize, Ordering, fence};
+        }
+    }
+
+    pub(crate) mod cell {
+        /// `UnsafeCell` with loom's closure-based API, so the same code compiles both ways.
+        #[derive(Debug)]
+        pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+        impl<T> UnsafeCell<T> {
+            pub(crate) const fn new(data: T) -> UnsafeCell<T> {
+                UnsafeCell(std::cell::UnsafeCell::new(data))
+            }
+
+            #[inline(always)]
+            pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+                f(self.0.get())
+            }
+
+            #[inline(always)]
+            pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+                f(self.0.get())
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+pub(crate) use std_impl::*;
+
+#[cfg(loom)]
+pub(crate) mod sync {
+    pub(crate) use loom::sync::{Mutex, MutexGuard};
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
+    }
+}
+
+#[cfg(loom)]
+pub(crate) mod cell {
+    pub(crate) use loom::cell::UnsafeCell;
+}

@@ -1,0 +1,157 @@
+//! `Builder`: configures and builds a [`Runtime`].
+
+use super::{Handle, Kind, Runtime};
+use crate::blocking::{self, BlockingPool};
+use crate::scheduler::{self, current_thread, multi_thread};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most worker threads a runtime may have.
+pub const MAX_WORKER_THREADS: usize = 4096;
+
+/// Builds a runtime with custom settings.
+///
+/// ```
+/// use arbor_runtime::runtime::Builder;
+///
+/// let rt = Builder::new_multi_thread().worker_threads(2).thread_name("app-worker").build()?;
+/// assert_eq!(rt.block_on(async { arbor_runtime::spawn(async { 1 + 1 }).await.unwrap() }), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// Bad settings are reported by [`build`](Builder::build), never by a hang:
+///
+/// ```
+/// let err = arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(0).build().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    kind: Kind,
+    worker_threads: Option<usize>,
+    max_blocking_threads: usize,
+    thread_name: Arc<str>,
+    thread_stack_size: Option<usize>,
+    keep_alive: Duration,
+}
+
+impl Builder {
+    /// A work-stealing runtime with one worker per CPU unless told otherwise.
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread)
+    }
+
+    /// A runtime whose tasks all run on the thread that calls `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Kind::CurrentThread)
+    }
+
+    fn new(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            max_blocking_threads: blocking::DEFAULT_MAX_BLOCKING_THREADS,
+            thread_name: Arc::from("arbor-worker"),
+            thread_stack_size: None,
+            keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+        }
+    }
+
+    /// How many worker threads a multi-thread runtime runs (default: the number of CPUs).
+    /// Ignored by the current-thread runtime. `0` makes [`build`](Builder::build) fail.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// The most threads the blocking pool starts (default 512). `0` makes `build` fail.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// The name of the runtime's threads (default `arbor-worker`; blocking threads get
+    /// the same name with `-blocking` appended).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = Arc::from(name.into());
+        self
+    }
+
+    /// The stack size of the runtime's threads.
+    pub fn thread_stack_size(mut self, size: usize) -> Builder {
+        self.thread_stack_size = Some(size);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    pub fn thread_keep_alive(mut self, duration: Duration) -> Builder {
+        self.keep_alive = duration;
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `worker_threads(0)`, more than [`MAX_WORKER_THREADS`] workers, or
+    /// `max_blocking_threads(0)`; the OS error if a thread cannot be started.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let invalid = |msg: &str| io::Error::new(io::ErrorKind::InvalidInput, msg.to_string());
+        let workers = match self.worker_threads {
+            Some(0) => return Err(invalid("worker_threads must be at least 1")),
+            Some(n) if n > MAX_WORKER_THREADS => {
+                return Err(invalid(
+                    "worker_threads must be at most MAX_WORKER_THREADS (4096)",
+                ));
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
+        }
+        let blocking_name: Arc<str> = Arc::from(format!("{}-blocking", self.thread_name));
+        let pool = BlockingPool::new(
+            blocking_name,
+            self.thread_stack_size,
+            self.max_blocking_threads,
+            self.keep_alive,
+        );
+        let spawner = pool.spawner().clone();
+        match self.kind {
+            Kind::CurrentThread => {
+                let handle = scheduler::Handle::CurrentThread(current_thread::create(spawner));
+                pool.set_handle(handle.clone());
+                Ok(Runtime {
+                    handle: Handle { inner: handle },
+                    blocking_pool: pool,
+                    workers: Vec::new(),
+                    kind: Kind::CurrentThread,
+                })
+            }
+            Kind::MultiThread => {
+                let (sched, cores) = multi_thread::create(workers, spawner);
+                let handle = scheduler::Handle::MultiThread(sched.clone());
+                pool.set_handle(handle.clone());
+                let mut rt = Runtime {
+                    handle: Handle { inner: handle },
+                    blocking_pool: pool,
+                    workers: Vec::new(),
+                    kind: Kind::MultiThread,
+                };
+                for (index, core) in cores.into_iter().enumerate() {
+                    let mut builder =
+                        std::thread::Builder::new().name(format!("{}-{index}", self.thread_name));
+                    if let Some(size) = self.thread_stack_size {
+                        builder = builder.stack_size(size);
+                    }
+                    let sched = sched.clone();
+                    // On error `rt` drops here, shutting down the workers already started.
+                    let thread = builder.spawn(move || multi_thread::run_worker(sched, core))?;
+                    rt.workers.push(thread);
+                }
+                Ok(rt)
+            }
+        }
+    }
+}

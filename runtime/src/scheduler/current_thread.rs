@@ -1,0 +1,291 @@
+//! The current-thread scheduler: every task runs on the thread that calls `block_on`.
+//!
+//! The core (local queue, tick, parker) is held by whichever thread is inside `block_on`;
+//! a second thread calling `block_on` at the same time polls its own future and waits for
+//! the core to come back. Wakes from other threads go through the lock-free [`Inject`]
+//! queue and unpark the core's parker; wakes on the driving thread push to the local queue.
+
+use crate::blocking;
+use crate::scheduler::inject::Inject;
+use crate::task::list::OwnedTasks;
+use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
+use crate::{context, coop, park, scheduler};
+use crossbeam_utils::sync::{Parker, Unparker};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Wake, Waker};
+
+/// Tasks run between two checks of the `block_on` future.
+const EVENT_INTERVAL: usize = 61;
+
+/// The local queue yields to the injector every this many ticks.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+
+type Notified = task::Notified<Arc<Handle>>;
+
+pub(crate) struct Handle {
+    pub(crate) shared: Shared,
+    pub(crate) blocking: blocking::Spawner,
+    /// The core, while no thread drives the scheduler.
+    core: Mutex<Option<Box<Core>>>,
+    /// Threads in `block_on` waiting for the core.
+    core_waiters: Mutex<Vec<Waker>>,
+}
+
+pub(crate) struct Shared {
+    /// Tasks scheduled from other threads.
+    inject: Inject<Notified>,
+    /// Every live task.
+    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    /// The `block_on` future was woken.
+    woken: AtomicBool,
+    /// Unparks the core's parker, whichever thread holds it.
+    unpark: Unparker,
+}
+
+pub(crate) struct Core {
+    local: VecDeque<Notified>,
+    tick: u32,
+    parker: Parker,
+}
+
+/// The driving thread's scheduler context.
+pub(crate) struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+pub(crate) fn create(blocking: blocking::Spawner) -> Arc<Handle> {
+    let parker = Parker::new();
+    let unpark = parker.unparker().clone();
+    let core = Box::new(Core {
+        local: VecDeque::new(),
+        tick: 0,
+        parker,
+    });
+    Arc::new(Handle {
+        shared: Shared {
+            inject: Inject::new(),
+            owned: OwnedTasks::new(1),
+            woken: AtomicBool::new(false),
+            unpark,
+        },
+        blocking,
+        core: Mutex::new(Some(core)),
+        core_waiters: Mutex::new(Vec::new()),
+    })
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified) = me.shared.owned.bind(future, me.clone(), meta);
+        if let Some(notified) = notified {
+            me.schedule(notified);
+        }
+        task
+    }
+
+    fn take_core(&self) -> Option<Box<Core>> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn return_core(&self, core: Box<Core>) {
+        *self.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+        let waiters =
+            std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    pub(crate) fn block_on<F: Future>(self: &Arc<Handle>, future: F) -> F::Output {
+        let mut future = pin!(future);
+        let parker = park::ParkThread::new();
+        loop {
+            if let Some(core) = self.take_core() {
+                return self.drive(core, future.as_mut());
+            }
+            // Another thread drives the scheduler: wait for our future or for the core.
+            let waker = parker.waker();
+            {
+                let _budget = coop::budget_guard();
+                if let Poll::Ready(out) = future
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker))
+                {
+                    return out;
+                }
+            }
+            self.core_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(waker);
+            if let Some(core) = self.take_core() {
+                return self.drive(core, future.as_mut());
+            }
+            parker.park();
+        }
+    }
+
+    fn drive<F: Future>(
+        self: &Arc<Handle>,
+        core: Box<Core>,
+        future: std::pin::Pin<&mut F>,
+    ) -> F::Output {
+        let cx = scheduler::Context::CurrentThread(Context {
+            handle: self.clone(),
+            core: RefCell::new(Some(core)),
+        });
+        /// Gives the core back even if the future or a destructor panics.
+        struct ReturnCore<'a>(&'a scheduler::Context);
+        impl Drop for ReturnCore<'_> {
+            fn drop(&mut self) {
+                let scheduler::Context::CurrentThread(cx) = self.0 else {
+                    unreachable!()
+                };
+                if let Some(core) = cx.core.borrow_mut().take() {
+                    cx.handle.return_core(core);
+                }
+            }
+        }
+        let _return = ReturnCore(&cx);
+        context::set_scheduler(&cx, || {
+            let scheduler::Context::CurrentThread(cx) = &cx else {
+                unreachable!()
+            };
+            cx.run(future)
+        })
+    }
+
+    /// Runtime drop: cancels every task on this thread, then drops what is queued.
+    pub(crate) fn shutdown(self: &Arc<Handle>) {
+        let Some(core) = self.take_core() else {
+            // Another thread is inside `block_on` on a handle clone; it still holds the core.
+            self.shared.owned.close_and_shutdown_all();
+            self.shared.inject.close();
+            return;
+        };
+        let cx = scheduler::Context::CurrentThread(Context {
+            handle: self.clone(),
+            core: RefCell::new(Some(core)),
+        });
+        context::set_scheduler(&cx, || {
+            let scheduler::Context::CurrentThread(cx) = &cx else {
+                unreachable!()
+            };
+            self.shared.owned.close_and_shutdown_all();
+            loop {
+                let task = cx
+                    .core
+                    .borrow_mut()
+                    .as_mut()
+                    .and_then(|core| core.local.pop_front());
+                match task {
+                    Some(task) => drop(task),
+                    None => break,
+                }
+            }
+            self.shared.inject.close();
+        });
+    }
+}
+
+impl Context {
+    fn run<F: Future>(&self, mut future: std::pin::Pin<&mut F>) -> F::Output {
+        let shared = &self.handle.shared;
+        let waker = Waker::from(self.handle.clone());
+        let mut task_cx = std::task::Context::from_waker(&waker);
+        shared.woken.store(true, Ordering::Release);
+        loop {
+            if shared.woken.swap(false, Ordering::AcqRel) {
+                let _budget = coop::budget_guard();
+                if let Poll::Ready(out) = future.as_mut().poll(&mut task_cx) {
+                    return out;
+                }
+            }
+            let mut ran_all = true;
+            for _ in 0..EVENT_INTERVAL {
+                match self.next_task() {
+                    Some(task) => task.run(),
+                    None => {
+                        ran_all = false;
+                        break;
+                    }
+                }
+            }
+            if !ran_all && !shared.woken.load(Ordering::Acquire) {
+                self.park();
+            }
+        }
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let mut core = self.core.borrow_mut();
+        let core = core.as_mut().expect("core missing while driving");
+        core.tick = core.tick.wrapping_add(1);
+        let inject = &self.handle.shared.inject;
+        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            inject.pop().or_else(|| core.local.pop_front())
+        } else {
+            core.local.pop_front().or_else(|| inject.pop())
+        }
+    }
+
+    fn park(&self) {
+        let core = self.core.borrow();
+        let core = core.as_ref().expect("core missing while driving");
+        // A wake after these checks leaves an unpark token, so `park` returns at once.
+        if core.local.is_empty() && self.handle.shared.inject.is_empty() {
+            core.parker.park();
+        }
+    }
+}
+
+/// The `block_on` future's waker.
+impl Wake for Handle {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.woken.store(true, Ordering::Release);
+        self.shared.unpark.unpark();
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn schedule(&self, task: Notified) {
+        let remote = context::with_scheduler(|cx| {
+            let Some(scheduler::Context::CurrentThread(cx)) = cx else {
+                return Some(task);
+            };
+            if !Arc::ptr_eq(&cx.handle, self) {
+                return Some(task);
+            }
+            match cx.core.try_borrow_mut() {
+                Ok(mut core) => match core.as_mut() {
+                    Some(core) => {
+                        core.local.push_back(task);
+                        None
+                    }
+                    None => Some(task),
+                },
+                Err(_) => Some(task),
+            }
+        });
+        if let Some(task) = remote {
+            self.shared.inject.push(task);
+            self.shared.unpark.unpark();
+        }
+    }
+
+    fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+        self.shared.owned.remove(task)
+    }
+}

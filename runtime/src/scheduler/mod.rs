@@ -1,0 +1,52 @@
+//! Schedulers: the work-stealing [`multi_thread`] one and the [`current_thread`] one, behind
+//! one [`Handle`] enum so that spawning and entering look the same for both.
+
+pub(crate) mod current_thread;
+pub(crate) mod inject;
+pub(crate) mod multi_thread;
+
+use crate::blocking;
+use crate::task::{Task, TaskMeta};
+use std::future::Future;
+use std::sync::Arc;
+
+/// A handle to a running scheduler; cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Handle {
+    MultiThread(Arc<multi_thread::Handle>),
+    CurrentThread(Arc<current_thread::Handle>),
+}
+
+/// The per-thread state of a thread that drives a scheduler.
+pub(crate) enum Context {
+    MultiThread(multi_thread::Context),
+    CurrentThread(current_thread::Context),
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, meta),
+            Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, meta),
+        }
+    }
+
+    pub(crate) fn blocking_spawner(&self) -> &blocking::Spawner {
+        match self {
+            Handle::MultiThread(h) => &h.blocking,
+            Handle::CurrentThread(h) => &h.blocking,
+        }
+    }
+
+    /// How many tasks are alive (spawned and not yet complete).
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match self {
+            Handle::MultiThread(h) => h.shared.owned.len(),
+            Handle::CurrentThread(h) => h.shared.owned.len(),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The multi-thread, work-stealing scheduler.
+//!
+//! ## Queues
+//! - Each worker owns a FIFO `crossbeam_deque::Worker` (its local queue) and a LIFO slot.
+//!   A task woken by the task running on the same worker goes into the LIFO slot (message
+//!   passing then runs warm in cache); the slot's previous occupant moves to the back of
+//!   the local queue. `yield_now` always goes to the back.
+//! - Spawns and wakes from threads that are not this runtime's workers go to the global
+//!   [`Inject`] queue (lock-free).
+//! - An idle worker steals a batch (about half) from a random victim's local queue, then
+//!   from the injector. At most half the workers search at once (see `idle.rs`).
+//!
+//! ## Fairness
+//! - Every [`GLOBAL_QUEUE_INTERVAL`] ticks a worker takes from the injector first, so remote
+//!   spawns are not starved by a busy local queue.
+//! - The LIFO slot runs at most [`MAX_LIFO_POLLS_PER_TICK`] times in a row; then its task
+//!   goes to the back of the queue, so two tasks waking each other cannot starve the rest.
+//! - Each task poll has a cooperative budget (`coop.rs`).
+//!
+//! ## Shutdown
+//! `shutdown` raises a flag and unparks every worker; each drops what its queues hold (the
+//! tasks stay in the owned list) and exits. The runtime then joins the workers, cancels every
+//! task in the owned list, and closes the injector.
+
+mod idle;
+mod worker;
+
+#[cfg(loom)]
+pub(crate) use idle::Idle;
+pub(crate) use worker::{Context, run as run_worker};
+
+use crate::blocking;
+use crate::scheduler::inject::Inject;
+use crate::task::list::OwnedTasks;
+use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
+use crossbeam_deque::Stealer;
+use crossbeam_utils::sync::{Parker, Unparker};
+use idle::Idle;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A worker checks the injector first every this many ticks (prime, as tokio and Go do, to
+/// avoid lining up with other periodic work).
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+
+/// How many tasks in a row may run from the LIFO slot before it yields to the queue.
+pub(crate) const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+type Notified = task::Notified<Arc<Handle>>;
+
+/// The shared half of the scheduler; tasks hold an `Arc` of it as their scheduler hook.
+pub(crate) struct Handle {
+    pub(crate) shared: Shared,
+    pub(crate) blocking: blocking::Spawner,
+}
+
+pub(crate) struct Shared {
+    /// One per worker: where others steal from and how to wake it. Immutable.
+    remotes: Box<[Remote]>,
+    /// Tasks scheduled from outside the workers.
+    inject: Inject<Notified>,
+    /// Parked and searching workers.
+    idle: Idle,
+    /// Every live task.
+    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    /// Set once by `shutdown`.
+    shutdown: AtomicBool,
+}
+
+struct Remote {
+    steal: Stealer<Notified>,
+    unpark: Unparker,
+}
+
+/// Creates the scheduler and the per-worker cores to launch threads with.
+pub(crate) fn create(
+    num_workers: usize,
+    blocking: blocking::Spawner,
+) -> (Arc<Handle>, Vec<worker::Core>) {
+    let mut cores = Vec::with_capacity(num_workers);
+    let mut remotes = Vec::with_capacity(num_workers);
+    for index in 0..num_workers {
+        let local = crossbeam_deque::Worker::new_fifo();
+        let parker = Parker::new();
+        remotes.push(Remote {
+            steal: local.stealer(),
+            unpark: parker.unparker().clone(),
+        });
+        cores.push(worker::Core::new(index, local, parker));
+    }
+    let handle = Arc::new(Handle {
+        shared: Shared {
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(num_workers),
+            owned: OwnedTasks::new(num_workers),
+            shutdown: AtomicBool::new(false),
+        },
+        blocking,
+    });
+    (handle, cores)
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified) = me.shared.owned.bind(future, me.clone(), meta);
+        if let Some(notified) = notified {
+            me.schedule_task(notified, false);
+        }
+        task
+    }
+
+    fn schedule_task(self: &Arc<Handle>, task: Notified, is_yield: bool) {
+        let task = worker::try_schedule_local(self, task, is_yield);
+        if let Some(task) = task {
+            self.shared.inject.push(task);
+            self.notify_parked();
+        }
+    }
+
+    /// Wakes a parked worker if nobody is searching (see `idle.rs`).
+    fn notify_parked(&self) {
+        if let Some(index) = self.shared.idle.worker_to_notify() {
+            self.shared.remotes[index].unpark.unpark();
+        }
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !self.shared.inject.is_empty() || self.shared.remotes.iter().any(|r| !r.steal.is_empty())
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Tells every worker to exit.
+    pub(crate) fn shutdown(&self) {
+        if self.shared.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for remote in self.shared.remotes.iter() {
+            remote.unpark.unpark();
+        }
+    }
+
+    /// After the workers exited: cancels every task and drops what is left queued.
+    pub(crate) fn shutdown_tasks(&self) {
+        self.shared.owned.close_and_shutdown_all();
+        self.shared.inject.close();
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+
+    fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+        self.shared.owned.remove(task)
+    }
+}

@@ -1,0 +1,241 @@
+//! A worker thread: its core (local queue, LIFO slot, tick, searching flag) and its loop.
+//!
+//! The core sits in a `RefCell` in the worker's [`Context`], which the thread-local context
+//! points to while the loop runs; borrows are short and never held across a task poll, so a
+//! task that spawns or wakes on this worker borrows it to push locally.
+
+use super::{GLOBAL_QUEUE_INTERVAL, Handle, MAX_LIFO_POLLS_PER_TICK, Notified};
+use crate::{context, scheduler};
+use crossbeam_deque::{Steal, Worker};
+use crossbeam_utils::sync::Parker;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// The state only its worker thread touches.
+pub(crate) struct Core {
+    index: usize,
+    /// FIFO run queue; other workers steal from its front.
+    local: Worker<Notified>,
+    /// The task to run next (see the module header of `multi_thread`).
+    lifo_slot: Option<Notified>,
+    /// Counts scheduling decisions, for the global-queue interval.
+    tick: u32,
+    /// Counted in `Idle`'s searching workers.
+    is_searching: bool,
+    /// Picks steal victims.
+    rand: FastRand,
+    parker: Parker,
+}
+
+/// A worker thread's scheduler context.
+pub(crate) struct Context {
+    handle: Arc<Handle>,
+    index: usize,
+    core: RefCell<Core>,
+}
+
+impl Core {
+    pub(super) fn new(index: usize, local: Worker<Notified>, parker: Parker) -> Core {
+        Core {
+            index,
+            local,
+            lifo_slot: None,
+            tick: 0,
+            is_searching: false,
+            rand: FastRand::new(index as u32),
+            parker,
+        }
+    }
+}
+
+/// The worker thread's body.
+pub(crate) fn run(handle: Arc<Handle>, core: Core) {
+    let index = core.index;
+    let cx = scheduler::Context::MultiThread(Context {
+        handle: handle.clone(),
+        index,
+        core: RefCell::new(core),
+    });
+    let _handle = context::set_handle(scheduler::Handle::MultiThread(handle));
+    let _runtime = context::enter_runtime();
+    context::set_scheduler(&cx, || {
+        let scheduler::Context::MultiThread(cx) = &cx else {
+            unreachable!()
+        };
+        cx.run();
+    });
+}
+
+/// Pushes `task` onto the current worker's queues if this thread is one of `handle`'s
+/// workers; otherwise hands it back.
+pub(super) fn try_schedule_local(
+    handle: &Arc<Handle>,
+    task: Notified,
+    is_yield: bool,
+) -> Option<Notified> {
+    context::with_scheduler(|cx| {
+        let Some(scheduler::Context::MultiThread(cx)) = cx else {
+            return Some(task);
+        };
+        if !Arc::ptr_eq(&cx.handle, handle) {
+            return Some(task);
+        }
+        let Ok(mut core) = cx.core.try_borrow_mut() else {
+            return Some(task);
+        };
+        let pushed_to_queue = if is_yield {
+            core.local.push(task);
+            true
+        } else if let Some(prev) = core.lifo_slot.replace(task) {
+            core.local.push(prev);
+            true
+        } else {
+            false
+        };
+        // Work others could steal: wake an idle worker unless one is already searching.
+        if pushed_to_queue && !core.is_searching {
+            drop(core);
+            handle.notify_parked();
+        }
+        None
+    })
+}
+
+impl Context {
+    fn shared(&self) -> &super::Shared {
+        &self.handle.shared
+    }
+
+    fn run(&self) {
+        while !self.handle.is_shutdown() {
+            let next = self.next_task().or_else(|| self.steal_work());
+            match next {
+                Some(task) => self.run_task(task),
+                None => self.park(),
+            }
+        }
+        // Drop the queued references; the tasks stay in the owned list for shutdown.
+        let mut core = self.core.borrow_mut();
+        drop(core.lifo_slot.take());
+        while let Some(task) = core.local.pop() {
+            drop(task);
+        }
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let mut core = self.core.borrow_mut();
+        core.tick = core.tick.wrapping_add(1);
+        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.shared().inject.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = core.lifo_slot.take() {
+            return Some(task);
+        }
+        if let Some(task) = core.local.pop() {
+            return Some(task);
+        }
+        self.shared().inject.pop_batch_into(&core.local)
+    }
+
+    fn steal_work(&self) -> Option<Notified> {
+        let mut core = self.core.borrow_mut();
+        if !core.is_searching {
+            if !self.shared().idle.transition_worker_to_searching() {
+                return None;
+            }
+            core.is_searching = true;
+        }
+        let remotes = &self.shared().remotes;
+        let n = remotes.len();
+        let start = core.rand.below(n as u32) as usize;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match remotes[victim].steal.steal_batch_and_pop(&core.local) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+        self.shared().inject.pop_batch_into(&core.local)
+    }
+
+    fn run_task(&self, task: Notified) {
+        {
+            let mut core = self.core.borrow_mut();
+            if core.is_searching {
+                core.is_searching = false;
+                if self.shared().idle.transition_worker_from_searching() {
+                    // The last searcher found work: there may be more, so wake another.
+                    drop(core);
+                    self.handle.notify_parked();
+                }
+            }
+        }
+        task.run();
+        for _ in 0..MAX_LIFO_POLLS_PER_TICK {
+            let next = self.core.borrow_mut().lifo_slot.take();
+            match next {
+                Some(task) => task.run(),
+                None => return,
+            }
+        }
+        let mut core = self.core.borrow_mut();
+        if let Some(task) = core.lifo_slot.take() {
+            core.local.push(task);
+        }
+    }
+
+    fn park(&self) {
+        {
+            let mut core = self.core.borrow_mut();
+            if core.lifo_slot.is_some() || !core.local.is_empty() {
+                return;
+            }
+            let was_last_searcher = self
+                .shared()
+                .idle
+                .transition_worker_to_parked(self.index, core.is_searching);
+            core.is_searching = false;
+            if was_last_searcher && self.handle.has_pending_work() {
+                drop(core);
+                self.handle.notify_parked();
+            }
+        }
+        loop {
+            self.core.borrow().parker.park();
+            if self.handle.is_shutdown() {
+                return;
+            }
+            if !self.shared().idle.is_parked(self.index) {
+                // Woken by a producer, which counted this worker as searching.
+                self.core.borrow_mut().is_searching = true;
+                return;
+            }
+        }
+    }
+}
+
+/// A small xorshift generator for picking steal victims.
+struct FastRand(u32);
+
+impl FastRand {
+    fn new(seed: u32) -> FastRand {
+        FastRand(seed.wrapping_mul(0x9E37_79B9) | 1)
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        ((u64::from(x) * u64::from(n)) >> 32) as u32
+    }
+}

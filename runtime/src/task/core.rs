@@ -1,0 +1,222 @@
+//! The memory layout of a task: one allocation holding the header, the scheduler hook, the
+//! future (later its output) and the trailer.
+//!
+//! ```text
+//! Cell<T, S> (#[repr(C)])
+//! +--------------------------+
+//! | Header                   |  state word, vtable, id: all a type-erased pointer needs
+//! +--------------------------+
+//! | Core<T, S>               |  scheduler hook S, Stage<T> (future | output | consumed)
+//! +--------------------------+
+//! | Trailer                  |  owned-list slot, join waker, name, cancel node, span
+//! +--------------------------+
+//! ```
+//!
+//! ## Who may touch what
+//! - `Header::state`: anyone holding a reference, through `State`'s transitions only.
+//! - `Core::stage`: only the thread that owns the task (set `RUNNING`, or the `Task<T>`
+//!   handle after `COMPLETE` while `JOIN_INTEREST` is set). See `state.rs`.
+//! - `Trailer::waker`: as `JOIN_WAKER` says (see `state.rs`).
+//! - `Trailer::owned_slot`: only under the owned-list shard lock.
+//! - The rest is immutable after creation.
+
+use super::error::JoinError;
+use super::state::State;
+use super::{Schedule, TaskId};
+use crate::cancel::CancelNode;
+use crate::loom::cell::UnsafeCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::task::{Context, Poll, Waker};
+
+/// The type-erased head of every task; a `NonNull<Header>` is a task pointer.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Lifecycle bits and reference count.
+    pub(crate) state: State,
+    /// The functions that know the concrete `T` and `S`.
+    pub(crate) vtable: &'static Vtable,
+    /// Immutable after creation.
+    pub(crate) id: TaskId,
+}
+
+/// Functions over a type-erased task. Each `unsafe fn` takes the task pointer and documents
+/// how many references it consumes.
+pub(crate) struct Vtable {
+    /// Runs the task; consumes the `Notified` reference.
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Submits the task to its scheduler; consumes one reference (it becomes the `Notified`).
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the allocation; the reference count is zero.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Reads the output into `*dst` (a `Poll<Result<T::Output, JoinError>>`) if complete,
+    /// else stores the waker. Consumes nothing.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// The `Task<T>` handle was dropped; consumes the handle's reference.
+    pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
+    /// Runtime shutdown; consumes the owned list's reference.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// Where the trailer starts, from the header.
+    pub(crate) trailer_offset: usize,
+}
+
+#[repr(C)]
+pub(crate) struct Cell<T: Future, S> {
+    pub(crate) header: Header,
+    pub(crate) core: Core<T, S>,
+    pub(crate) trailer: Trailer,
+}
+
+pub(crate) struct Core<T: Future, S> {
+    /// The scheduler hook (the runtime handle); immutable.
+    pub(crate) scheduler: S,
+    /// The future, then its output. Owned as the module header says.
+    pub(crate) stage: UnsafeCell<Stage<T>>,
+}
+
+pub(crate) enum Stage<T: Future> {
+    Running(T),
+    Finished(Result<T::Output, JoinError>),
+    Consumed,
+}
+
+/// What spawning attaches to a task besides its future.
+#[derive(Default)]
+pub(crate) struct TaskMeta {
+    /// `task::Builder::name`.
+    pub(crate) name: Option<Arc<str>>,
+    /// The cancel-scope node the task was spawned under (a TaskGroup's), installed as the
+    /// current node around every poll.
+    pub(crate) cancel: Option<Arc<CancelNode>>,
+}
+
+pub(crate) struct Trailer {
+    /// Index in the owned-list shard, or `NOT_LISTED`; read and written under its lock.
+    pub(crate) owned_slot: AtomicUsize,
+    /// The `Task<T>` handle's waker; see `JOIN_WAKER` in `state.rs`.
+    pub(crate) waker: UnsafeCell<Option<Waker>>,
+    /// Immutable after creation.
+    pub(crate) meta: TaskMeta,
+    /// `tracing` span for the task (id and name); entered around every poll.
+    pub(crate) span: tracing::Span,
+}
+
+impl<T: Future, S: Schedule> Cell<T, S> {
+    pub(crate) fn new(future: T, scheduler: S, id: TaskId, meta: TaskMeta) -> Box<Cell<T, S>> {
+        let span = tracing::trace_span!(
+            "task",
+            id = id.as_u64(),
+            name = meta.name.as_deref().unwrap_or("")
+        );
+        Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: super::raw::vtable::<T, S>(),
+                id,
+            },
+            core: Core {
+                scheduler,
+                stage: UnsafeCell::new(Stage::Running(future)),
+            },
+            trailer: Trailer {
+                owned_slot: AtomicUsize::new(super::list::NOT_LISTED),
+                waker: UnsafeCell::new(None),
+                meta,
+                span,
+            },
+        })
+    }
+}
+
+impl<T: Future, S> Core<T, S> {
+    /// Polls the future.
+    ///
+    /// # Safety
+    /// The caller owns the task (`RUNNING` is set) and the stage is `Running`.
+    pub(crate) unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<T::Output> {
+        self.stage.with_mut(|ptr| {
+            // SAFETY: the caller owns the stage (RUNNING), so this is the only reference.
+            let stage = unsafe { &mut *ptr };
+            let future = match stage {
+                // SAFETY: the future lives in the task's heap cell and is never moved out of
+                // it while `Running` (it is dropped in place), so pinning it is sound.
+                Stage::Running(future) => unsafe { Pin::new_unchecked(future) },
+                _ => unreachable!("polled a task that is not running"),
+            };
+            future.poll(cx)
+        })
+    }
+
+    /// Replaces the stage; the old value is moved out first and dropped last, so a panic in
+    /// its destructor leaves the stage consistent.
+    ///
+    /// # Safety
+    /// The caller owns the stage (see the module header).
+    pub(crate) unsafe fn set_stage(&self, stage: Stage<T>) {
+        // SAFETY: the caller owns the stage.
+        let old = self
+            .stage
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, stage) });
+        drop(old);
+    }
+
+    /// # Safety
+    /// The caller owns the stage.
+    pub(crate) unsafe fn drop_future_or_output(&self) {
+        // SAFETY: forwarded.
+        unsafe { self.set_stage(Stage::Consumed) }
+    }
+
+    /// # Safety
+    /// The caller owns the stage.
+    pub(crate) unsafe fn store_output(&self, output: Result<T::Output, JoinError>) {
+        // SAFETY: forwarded.
+        unsafe { self.set_stage(Stage::Finished(output)) }
+    }
+
+    /// # Safety
+    /// The caller is the handle and the task is complete.
+    pub(crate) unsafe fn take_output(&self) -> Result<T::Output, JoinError> {
+        // SAFETY: the caller owns the stage.
+        let stage = self
+            .stage
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, Stage::Consumed) });
+        match stage {
+            Stage::Finished(output) => output,
+            _ => panic!("`Task` polled after it returned its output"),
+        }
+    }
+}
+
+impl Trailer {
+    /// # Safety
+    /// The caller owns the waker slot (see `JOIN_WAKER`).
+    pub(crate) unsafe fn set_waker(&self, waker: Option<Waker>) {
+        // SAFETY: the caller owns the slot.
+        let old = self
+            .waker
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, waker) });
+        drop(old);
+    }
+
+    /// # Safety
+    /// The slot holds a waker and may be read (see `JOIN_WAKER`).
+    pub(crate) unsafe fn will_wake(&self, waker: &Waker) -> bool {
+        // SAFETY: the caller may read the slot.
+        self.waker
+            .with(|ptr| unsafe { (*ptr).as_ref() }.is_some_and(|w| w.will_wake(waker)))
+    }
+
+    /// # Safety
+    /// The runtime side owns the slot (`JOIN_WAKER` set, task complete).
+    pub(crate) unsafe fn wake_join(&self) {
+        // SAFETY: the caller may read the slot.
+        self.waker.with(|ptr| match unsafe { &*ptr } {
+            Some(waker) => waker.wake_by_ref(),
+            None => panic!("join waker missing"),
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! The typed side of a task: polling, completing, cancelling and reading the output.
+//!
+//! ## Panics
+//! This is the one place where panics are handled. A panic in the future's `poll` or its
+//! destructor is caught here and stored as the task's `JoinError`; a panic while dropping
+//! an output nobody reads, or in the join waker, is caught and discarded. Nothing unwinds
+//! into a worker.
+//!
+//! ## References
+//! `poll` consumes the `Notified` reference: on `Pending` it is dropped, or reused for the
+//! resubmitted `Notified`; on completion it is dropped with the owned list's reference.
+//! `shutdown` consumes the owned list's reference the same way.
+
+use super::core::{Cell, Core, Header, Trailer};
+use super::error::JoinError;
+use super::raw::RawTask;
+use super::state::{State, TransitionToIdle, TransitionToRunning};
+use super::{Notified, OwnedTask, Schedule, waker};
+use crate::{context, coop};
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+pub(super) struct Harness<T: Future, S: 'static> {
+    cell: NonNull<Cell<T, S>>,
+}
+
+/// What `poll_inner` decided; `poll` acts on it after the borrow of the core ends.
+enum PollOutcome {
+    Done,
+    Notified,
+    Complete,
+    Dealloc,
+}
+
+impl<T: Future, S: Schedule> Harness<T, S> {
+    /// # Safety
+    /// `ptr` is the header of a live `Cell<T, S>`.
+    pub(super) unsafe fn from_raw(ptr: NonNull<Header>) -> Harness<T, S> {
+        Harness { cell: ptr.cast() }
+    }
+
+    fn cell(&self) -> &Cell<T, S> {
+        // SAFETY: the cell is alive while the caller holds a reference.
+        unsafe { self.cell.as_ref() }
+    }
+
+    fn state(&self) -> &State {
+        &self.cell().header.state
+    }
+
+    fn core(&self) -> &Core<T, S> {
+        &self.cell().core
+    }
+
+    fn trailer(&self) -> &Trailer {
+        &self.cell().trailer
+    }
+
+    fn raw(&self) -> RawTask {
+        // SAFETY: the cell is alive.
+        unsafe { RawTask::from_raw(self.cell.cast()) }
+    }
+
+    pub(super) fn schedule(self) {
+        // SAFETY: the caller's reference becomes the `Notified`'s.
+        let task = unsafe { Notified::from_raw(self.raw()) };
+        self.core().scheduler.schedule(task);
+    }
+
+    /// Runs the task once; consumes the `Notified` reference.
+    pub(super) fn poll(self) {
+        match self.poll_inner() {
+            PollOutcome::Done => {}
+            PollOutcome::Notified => {
+                // SAFETY: the running reference becomes the new `Notified`'s.
+                let task = unsafe { Notified::from_raw(self.raw()) };
+                self.core().scheduler.yield_now(task);
+            }
+            PollOutcome::Complete => self.complete(),
+            PollOutcome::Dealloc => self.dealloc(),
+        }
+    }
+
+    fn poll_inner(&self) -> PollOutcome {
+        match self.state().transition_to_running() {
+            TransitionToRunning::Success => {
+                let header = self.cell.cast::<Header>();
+                let waker = waker::waker_ref(&header);
+                let mut cx = Context::from_waker(&waker);
+                if self.poll_future(&mut cx).is_ready() {
+                    return PollOutcome::Complete;
+                }
+                match self.state().transition_to_idle() {
+                    TransitionToIdle::Ok => PollOutcome::Done,
+                    TransitionToIdle::OkNotified => PollOutcome::Notified,
+                    TransitionToIdle::OkDealloc => PollOutcome::Dealloc,
+                    TransitionToIdle::Cancelled => {
+                        self.cancel_future();
+                        PollOutcome::Complete
+                    }
+                }
+            }
+            TransitionToRunning::Cancelled => {
+                self.cancel_future();
+                PollOutcome::Complete
+            }
+            TransitionToRunning::Failed => PollOutcome::Done,
+            TransitionToRunning::Dealloc => PollOutcome::Dealloc,
+        }
+    }
+
+    /// Polls the future with the task's context installed; on `Ready` or panic the future
+    /// is dropped and the output stored. Requires `RUNNING`.
+    fn poll_future(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let id = self.cell().header.id;
+        let raw = self.raw();
+        let _span = self.trailer().span.enter();
+        let _task = context::enter_task(raw);
+        let _budget = coop::budget_guard();
+
+        /// Drops the future if `poll` unwinds.
+        struct DropOnUnwind<'a, T: Future, S>(&'a Core<T, S>);
+        impl<T: Future, S> Drop for DropOnUnwind<'_, T, S> {
+            fn drop(&mut self) {
+                // SAFETY: only alive during the poll, while this thread owns the task.
+                unsafe { self.0.drop_future_or_output() }
+            }
+        }
+
+        let core = self.core();
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let guard = DropOnUnwind(core);
+            // SAFETY: RUNNING is set by this thread and the stage is `Running`.
+            let res = unsafe { core.poll(cx) };
+            std::mem::forget(guard);
+            res
+        }));
+        let output = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                // Drop the future before storing the output; its destructor may panic.
+                // SAFETY: this thread owns the stage.
+                match catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_future_or_output() })) {
+                    Ok(()) => Ok(output),
+                    Err(payload) => Err(JoinError::panic(id, payload)),
+                }
+            }
+            Err(payload) => Err(JoinError::panic(id, payload)),
+        };
+        // SAFETY: this thread owns the stage, which is `Consumed` now.
+        unsafe { core.store_output(output) };
+        Poll::Ready(())
+    }
+
+    /// Drops the future of a cancelled task and stores the `JoinError`. Requires `RUNNING`.
+    fn cancel_future(&self) {
+        let id = self.cell().header.id;
+        let core = self.core();
+        let _span = self.trailer().span.enter();
+        let _task = context::enter_task(self.raw());
+        // SAFETY: this thread owns the stage.
+        let err = match catch_unwind(AssertUnwindSafe(|| unsafe { core.drop_future_or_output() })) {
+            Ok(()) => JoinError::cancelled(id),
+            Err(payload) => JoinError::panic(id, payload),
+        };
+        // SAFETY: this thread owns the stage, which is `Consumed` now.
+        unsafe { core.store_output(Err(err)) };
+    }
+
+    /// Publishes the output, wakes the handle, leaves the owned list and drops the
+    /// references of the runner and the list.
+    fn complete(self) {
+        let snapshot = self.state().transition_to_complete();
+        // Neither dropping an unread output nor the handle's waker may unwind into a worker.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            if !snapshot.is_join_interested() {
+                // Nobody reads the output: drop it here.
+                // SAFETY: no handle, so the runtime side owns the stage.
+                unsafe { self.core().drop_future_or_output() };
+            } else if snapshot.is_join_waker_set() {
+                // SAFETY: JOIN_WAKER is set and the task complete: the slot is ours to read.
+                unsafe { self.trailer().wake_join() };
+                let snapshot = self.state().unset_join_waker_after_complete();
+                if !snapshot.is_join_interested() {
+                    // The handle went away meanwhile: the waker is ours to drop.
+                    // SAFETY: as above.
+                    unsafe { self.trailer().set_waker(None) };
+                }
+            }
+        }));
+        let me = ManuallyDrop::new(OwnedTask::<S>::from_raw_ref(self.raw()));
+        let released = match self.core().scheduler.release(&me) {
+            Some(task) => {
+                std::mem::forget(task);
+                2
+            }
+            None => 1,
+        };
+        if self.state().transition_to_terminal(released) {
+            self.dealloc();
+        }
+    }
+
+    /// Runtime shutdown; consumes the owned list's reference.
+    pub(super) fn shutdown(self) {
+        if !self.state().transition_to_shutdown() {
+            // Running elsewhere (the runner sees CANCELLED) or already complete.
+            self.raw().drop_reference();
+            return;
+        }
+        self.cancel_future();
+        self.complete();
+    }
+
+    pub(super) fn dealloc(self) {
+        // SAFETY: the reference count is zero; the cell came from `Box::leak`.
+        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+    }
+
+    /// # Safety
+    /// `dst` points to a `Poll<Result<T::Output, JoinError>>`; the caller is the handle.
+    pub(super) unsafe fn try_read_output(
+        self,
+        dst: *mut Poll<Result<T::Output, JoinError>>,
+        waker: &Waker,
+    ) {
+        if self.can_read_output(waker) {
+            // SAFETY: the task is complete and the handle owns the output.
+            let output = unsafe { self.core().take_output() };
+            // SAFETY: the caller guarantees `dst`.
+            unsafe { *dst = Poll::Ready(output) };
+        }
+    }
+
+    /// Whether the output is ready; if not, the handle's waker is stored.
+    fn can_read_output(&self, waker: &Waker) -> bool {
+        let state = self.state();
+        let snapshot = state.load();
+        debug_assert!(snapshot.is_join_interested());
+        if snapshot.is_complete() {
+            return true;
+        }
+        let res = if !snapshot.is_join_waker_set() {
+            self.set_join_waker(waker.clone())
+        } else {
+            // SAFETY: JOIN_WAKER is set and the handle is alive, so the runtime side never
+            // writes the slot; reading it concurrently with the runtime's read is fine.
+            if unsafe { self.trailer().will_wake(waker) } {
+                return false;
+            }
+            state
+                .unset_join_waker()
+                .and_then(|_| self.set_join_waker(waker.clone()))
+        };
+        match res {
+            Ok(_) => false,
+            Err(snapshot) => {
+                debug_assert!(snapshot.is_complete());
+                true
+            }
+        }
+    }
+
+    fn set_join_waker(
+        &self,
+        waker: Waker,
+    ) -> Result<super::state::Snapshot, super::state::Snapshot> {
+        // SAFETY: JOIN_WAKER is clear and the task not complete: the handle owns the slot.
+        unsafe { self.trailer().set_waker(Some(waker)) };
+        let res = self.state().set_join_waker();
+        if res.is_err() {
+            // Completed meanwhile: the slot is still the handle's; clear it.
+            // SAFETY: as above.
+            unsafe { self.trailer().set_waker(None) };
+        }
+        res
+    }
+
+    /// The handle was dropped; consumes its reference.
+    pub(super) fn drop_join_handle_slow(self) {
+        let dropped = self.state().transition_to_join_handle_dropped();
+        if dropped.drop_output {
+            // SAFETY: complete with the handle still interested until now: the handle side
+            // owns the output.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                self.core().drop_future_or_output()
+            }));
+        }
+        if dropped.drop_waker {
+            // SAFETY: the transition gave the slot to the handle side.
+            unsafe { self.trailer().set_waker(None) };
+        }
+        self.raw().drop_reference();
+    }
+}

@@ -1,0 +1,153 @@
+//! Tasks: the raw task (one allocation, see `core.rs`), its state machine (`state.rs`), the
+//! harness that polls and completes it (`harness.rs`), and the handles that hold references
+//! to it.
+//!
+//! | handle | who holds it | reference |
+//! |---|---|---|
+//! | [`OwnedTask`] | the runtime's owned-task list | one, released on completion or shutdown |
+//! | [`Notified`] | a run queue | one, consumed by running the task |
+//! | [`Task<T>`](crate::Task) | the user | one, released on drop (detaches the task) |
+//! | `Waker` | whoever waits on the task's behalf | one each |
+
+mod core;
+mod error;
+mod harness;
+mod id;
+mod join;
+pub(crate) mod list;
+mod raw;
+mod spawn;
+mod state;
+mod waker;
+
+pub(crate) use self::core::TaskMeta;
+pub use crate::blocking::spawn_blocking;
+pub use error::JoinError;
+pub use id::TaskId;
+pub use join::Task;
+pub(crate) use raw::RawTask;
+pub use spawn::{Builder, YieldNow, spawn, try_id, yield_now};
+
+#[cfg(loom)]
+pub(crate) use self::core::Header;
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+
+/// The hook a task calls into its scheduler with.
+pub(crate) trait Schedule: Sync + Sized + 'static {
+    /// A woken task must run again.
+    fn schedule(&self, task: Notified<Self>);
+
+    /// A task woken while it ran (e.g. `yield_now`) must run again, after the others.
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule(task);
+    }
+
+    /// The task completed: remove it from the owned list, returning the list's reference
+    /// (`None` if shutdown already took it).
+    fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>>;
+}
+
+/// The owned list's reference to a task.
+pub(crate) struct OwnedTask<S: 'static> {
+    raw: RawTask,
+    _scheduler: PhantomData<S>,
+}
+
+/// A reference that stands for one pending run of the task.
+pub(crate) struct Notified<S: 'static>(OwnedTask<S>);
+
+// SAFETY: tasks are shared across threads by design (see `RawTask`'s impls).
+unsafe impl<S> Send for OwnedTask<S> {}
+// SAFETY: as above.
+unsafe impl<S> Sync for OwnedTask<S> {}
+
+/// Allocates a task: the owned list's reference, the first `Notified`, and the handle.
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    meta: TaskMeta,
+) -> (OwnedTask<S>, Notified<S>, Task<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, TaskId::next(), meta);
+    // The three references of `INITIAL_STATE`.
+    (
+        OwnedTask::from_raw(raw),
+        Notified(OwnedTask::from_raw(raw)),
+        Task::from_raw(raw),
+    )
+}
+
+impl<S: 'static> OwnedTask<S> {
+    /// Takes over one reference.
+    pub(crate) fn from_raw(raw: RawTask) -> OwnedTask<S> {
+        OwnedTask {
+            raw,
+            _scheduler: PhantomData,
+        }
+    }
+
+    /// A view that must not be dropped (wrap it in `ManuallyDrop`).
+    pub(crate) fn from_raw_ref(raw: RawTask) -> OwnedTask<S> {
+        OwnedTask::from_raw(raw)
+    }
+
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+
+    fn into_raw(self) -> RawTask {
+        ManuallyDrop::new(self).raw
+    }
+
+    /// Runtime shutdown: cancels the task in place if it is idle. Consumes the reference.
+    pub(crate) fn shutdown(self) {
+        self.into_raw().shutdown();
+    }
+}
+
+impl<S: 'static> Drop for OwnedTask<S> {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+impl<S: 'static> Notified<S> {
+    /// # Safety
+    /// `raw` is a task whose scheduler is `S`; one reference is handed over.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified<S> {
+        Notified(OwnedTask::from_raw(raw))
+    }
+
+    /// Polls the task; consumes the reference.
+    pub(crate) fn run(self) {
+        self.0.into_raw().poll();
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        self.0.raw.id()
+    }
+
+    /// Cancels a queued task that will never run (a blocking call at pool shutdown): the
+    /// `Notified` reference stands in for the owned list's.
+    pub(crate) fn shutdown(self) {
+        self.0.shutdown();
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn raw(&self) -> RawTask {
+        self.0.raw
+    }
+}
+
+impl<S> std::fmt::Debug for Notified<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Notified({:?})", self.id())
+    }
+}

@@ -1,0 +1,41 @@
+//! arbor: a work-stealing async runtime with structured concurrency and a facade that
+//! reads like Python's asyncio.
+//!
+//! | asyncio | arbor |
+//! |---|---|
+//! | `asyncio.run(main())` | [`arbor::run(fut)`](run) |
+//! | `loop.run_until_complete(fut)` | [`Runtime::block_on`](runtime::Runtime::block_on) |
+//! | `asyncio.create_task(coro)` | [`arbor::spawn(fut)`](spawn) -> [`Task<T>`](Task) |
+//! | `create_task(coro, name="x")` | [`task::Builder::new().name("x").spawn(fut)`](task::Builder) |
+//! | `task.cancel()`, `task.done()`, `task.get_name()` | [`Task::cancel`], [`Task::is_finished`], [`Task::name`] |
+//! | `await task` | `task.await` -> `Result<T, JoinError>` |
+//! | `await asyncio.sleep(0)` | [`arbor::yield_now().await`](yield_now) |
+//! | `await asyncio.to_thread(f)` | [`arbor::to_thread(f).await`](to_thread) |
+//! | `loop.run_in_executor(None, f)` | [`arbor::task::spawn_blocking(f)`](task::spawn_blocking) |
+//!
+//! ```
+//! let answer = arbor::run(async {
+//!     let tasks: Vec<_> = (1..=3).map(|i| arbor::spawn(async move { i * 10 })).collect();
+//!     let mut sum = 0;
+//!     for task in tasks {
+//!         sum += task.await.unwrap();
+//!     }
+//!     sum + arbor::to_thread(|| 2).await
+//! });
+//! assert_eq!(answer, 62);
+//! ```
+
+pub use arbor_runtime::{JoinError, Task, run, spawn, to_thread, yield_now};
+
+/// Runtimes: [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder),
+/// [`Handle`](runtime::Handle).
+pub mod runtime {
+    pub use arbor_runtime::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+}
+
+/// Tasks: spawning with options, blocking calls, ids.
+pub mod task {
+    pub use arbor_runtime::task::{
+        Builder, TaskId, YieldNow, spawn, spawn_blocking, try_id, yield_now,
+    };
+}

@@ -14,7 +14,11 @@ fn main() {
     let greetings = arbor::run(async {
         let tasks: Vec<arbor::Task<String>> = [("asyncio", 30), ("trio", 10), ("arbor", 20)]
             .into_iter()
-            .map(|(name, delay)| arbor::task::Builder::new().name(name).spawn(greet(name, delay)))
+            .map(|(name, delay)| {
+                arbor::task::Builder::new()
+                    .name(name)
+                    .spawn(greet(name, delay))
+            })
             .collect();
         let mut out = Vec::new();
         for task in tasks {

@@ -27,6 +27,8 @@ pub mod cancel;
 mod context;
 pub mod coop;
 mod loom;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod park;
 pub mod runtime;
 mod scheduler;

@@ -220,3 +220,15 @@ impl Trailer {
         })
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    #[test]
+    fn the_header_is_three_words() {
+        // state, vtable, id: what every type-erased task pointer needs, nothing more.
+        assert_eq!(
+            std::mem::size_of::<super::Header>(),
+            3 * std::mem::size_of::<usize>()
+        );
+    }
+}

@@ -28,9 +28,6 @@ pub use join::Task;
 pub(crate) use raw::RawTask;
 pub use spawn::{Builder, YieldNow, spawn, try_id, yield_now};
 
-#[cfg(loom)]
-pub(crate) use self::core::Header;
-
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -138,11 +135,6 @@ impl<S: 'static> Notified<S> {
     /// `Notified` reference stands in for the owned list's.
     pub(crate) fn shutdown(self) {
         self.0.shutdown();
-    }
-
-    #[cfg(loom)]
-    pub(crate) fn raw(&self) -> RawTask {
-        self.0.raw
     }
 }
 

@@ -112,7 +112,7 @@ impl Idle {
         self.lock().contains(&worker)
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> (usize, usize) {
         let state = self.state.load(SeqCst);
         (state >> UNPARK_SHIFT, state & SEARCH_MASK)

@@ -25,8 +25,6 @@
 mod idle;
 mod worker;
 
-#[cfg(loom)]
-pub(crate) use idle::Idle;
 pub(crate) use worker::{Context, run as run_worker};
 
 use crate::blocking;
@@ -35,7 +33,7 @@ use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
 use crossbeam_deque::Stealer;
 use crossbeam_utils::sync::{Parker, Unparker};
-use idle::Idle;
+pub(crate) use idle::Idle;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

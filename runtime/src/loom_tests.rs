@@ -1,0 +1,322 @@
+//! Loom models of the lock-free protocols: the task state machine (wake vs complete vs
+//! cancel vs handle drop) and the workers' park/unpark protocol.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p arbor-runtime --release --lib loom`.
+
+use crate::loom::sync::Mutex;
+use crate::scheduler::multi_thread::Idle;
+use crate::task::{self, Notified, OwnedTask, Schedule, Task, TaskMeta};
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::thread;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+/// A scheduler that queues notified tasks for the test to run.
+#[derive(Clone, Default)]
+struct Queue(Arc<Mutex<VecDeque<Notified<Queue>>>>);
+
+impl Schedule for Queue {
+    fn schedule(&self, task: Notified<Self>) {
+        self.0.lock().unwrap().push_back(task);
+    }
+
+    fn release(&self, _task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+        None
+    }
+}
+
+impl Queue {
+    fn run_all(&self) {
+        loop {
+            let task = self.0.lock().unwrap().pop_front();
+            match task {
+                Some(task) => task.run(),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Ready once `flag` is set; stores its waker for `wake_from` meanwhile. Counts drops.
+struct WaitFlag {
+    flag: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Future for WaitFlag {
+    type Output = Arc<AtomicUsize>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        *self.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.flag.load(SeqCst) {
+            Poll::Ready(self.drops.clone())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for WaitFlag {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+struct Setup {
+    queue: Queue,
+    task: Task<Arc<AtomicUsize>>,
+    flag: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+    drops: Arc<AtomicUsize>,
+}
+
+fn setup() -> Setup {
+    let queue = Queue::default();
+    let flag = Arc::new(AtomicBool::new(false));
+    let waker = Arc::new(Mutex::new(None));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let fut = WaitFlag {
+        flag: flag.clone(),
+        waker: waker.clone(),
+        drops: drops.clone(),
+    };
+    let (owned, notified, task) = task::new_task(fut, queue.clone(), TaskMeta::default());
+    // No owned list in these models: `release` returns `None`.
+    drop(owned);
+    queue.schedule(notified);
+    Setup {
+        queue,
+        task,
+        flag,
+        waker,
+        drops,
+    }
+}
+
+fn wake_from(flag: &AtomicBool, waker: &Mutex<Option<Waker>>) {
+    flag.store(true, SeqCst);
+    if let Some(w) = waker.lock().unwrap().take() {
+        w.wake();
+    }
+}
+
+/// Polls a handle once with a no-op waker.
+fn poll_once<T>(task: &mut Task<T>) -> Poll<Result<T, crate::JoinError>> {
+    let mut cx = Context::from_waker(Waker::noop());
+    Pin::new(task).poll(&mut cx)
+}
+
+#[test]
+fn loom_wake_from_another_thread_races_the_poll() {
+    loom::model(|| {
+        let Setup {
+            queue,
+            mut task,
+            flag,
+            waker,
+            drops,
+        } = setup();
+        let waker2 = waker.clone();
+        let th = thread::spawn(move || wake_from(&flag, &waker2));
+        queue.run_all();
+        th.join().unwrap();
+        queue.run_all();
+        // Drop any waker still stored so the task's references all go.
+        drop(waker.lock().unwrap().take());
+        match poll_once(&mut task) {
+            Poll::Ready(Ok(_)) => {}
+            other => panic!("the task did not complete: {:?}", other.is_ready()),
+        }
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn loom_cancel_races_wake_and_completion() {
+    loom::model(|| {
+        let Setup {
+            queue,
+            task,
+            flag,
+            waker,
+            drops,
+        } = setup();
+        let task = Arc::new(task);
+        let t2 = task.clone();
+        let canceller = thread::spawn(move || {
+            t2.cancel();
+        });
+        // The first poll races the cancel; then the wake races it too.
+        queue.run_all();
+        wake_from(&flag, &waker);
+        queue.run_all();
+        canceller.join().unwrap();
+        queue.run_all();
+        drop(waker.lock().unwrap().take());
+        let mut task = Arc::try_unwrap(task).unwrap_or_else(|_| panic!("handle still shared"));
+        match poll_once(&mut task) {
+            // Completed before the cancel landed, or cancelled: both are fine; nothing else.
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            Poll::Pending => panic!("neither completed nor cancelled"),
+        }
+        assert_eq!(drops.load(SeqCst), 1, "the future is dropped exactly once");
+    });
+}
+
+#[test]
+fn loom_handle_drop_races_completion() {
+    loom::model(|| {
+        let Setup {
+            queue,
+            mut task,
+            flag,
+            waker,
+            drops,
+        } = setup();
+        // First poll: pending, the task's waker stored; the handle registers its own waker.
+        queue.run_all();
+        assert!(poll_once(&mut task).is_pending());
+        // The handle goes away while the task completes and reads the join waker.
+        let handle_thread = thread::spawn(move || drop(task));
+        wake_from(&flag, &waker);
+        queue.run_all();
+        handle_thread.join().unwrap();
+        drop(waker.lock().unwrap().take());
+        // The output (an Arc clone of `drops`) was dropped by whichever side owned it.
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(Arc::strong_count(&drops), 1, "the output leaked");
+    });
+}
+
+/// A parker for the idle-protocol model, with crossbeam's token semantics.
+#[derive(Clone, Default)]
+struct Parker(Arc<(loom::sync::Mutex<bool>, loom::sync::Condvar)>);
+
+impl Parker {
+    fn park(&self) {
+        let mut token = self.0.0.lock().unwrap();
+        while !*token {
+            token = self.0.1.wait(token).unwrap();
+        }
+        *token = false;
+    }
+
+    fn unpark(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_one();
+    }
+}
+
+/// The shared state of the idle-protocol model.
+struct Model {
+    idle: Idle,
+    queue: Mutex<VecDeque<u32>>,
+    parkers: Vec<Parker>,
+    got: AtomicUsize,
+    total: usize,
+    done: AtomicBool,
+}
+
+impl Model {
+    fn new(workers: usize, total: usize) -> Arc<Model> {
+        Arc::new(Model {
+            idle: Idle::new(workers),
+            queue: Mutex::new(VecDeque::new()),
+            parkers: (0..workers).map(|_| Parker::default()).collect(),
+            got: AtomicUsize::new(0),
+            total,
+            done: AtomicBool::new(false),
+        })
+    }
+
+    fn notify(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.parkers[i].unpark();
+        }
+    }
+
+    /// The producer: push, then notify (as `Handle::schedule_task` from outside).
+    fn produce(&self, item: u32) {
+        self.queue.lock().unwrap().push_back(item);
+        self.notify();
+    }
+
+    /// One worker, as `worker.rs` runs: take work, else search, else park. The worker that
+    /// takes the last item wakes the others to exit (shutdown). A lost wake-up leaves an
+    /// item queued and every worker parked: loom reports the deadlock.
+    fn worker(&self, index: usize) {
+        let mut searching = false;
+        loop {
+            let item = self.queue.lock().unwrap().pop_front();
+            if item.is_some() {
+                if searching {
+                    searching = false;
+                    if self.idle.transition_worker_from_searching() {
+                        self.notify();
+                    }
+                }
+                if self.got.fetch_add(1, SeqCst) + 1 == self.total {
+                    self.done.store(true, SeqCst);
+                    self.parkers.iter().for_each(Parker::unpark);
+                    return;
+                }
+                continue;
+            }
+            if self.done.load(SeqCst) {
+                return;
+            }
+            if !searching && self.idle.transition_worker_to_searching() {
+                searching = true;
+                continue;
+            }
+            let last = self.idle.transition_worker_to_parked(index, searching);
+            if last && !self.queue.lock().unwrap().is_empty() {
+                self.notify();
+            }
+            loop {
+                self.parkers[index].park();
+                if self.done.load(SeqCst) {
+                    return;
+                }
+                if !self.idle.is_parked(index) {
+                    // Woken by a producer, which counted this worker as searching.
+                    break;
+                }
+            }
+            searching = true;
+        }
+    }
+}
+
+fn idle_model(workers: usize, items: u32) {
+    let model = Model::new(workers, items as usize);
+    let threads: Vec<_> = (0..workers)
+        .map(|index| {
+            let model = model.clone();
+            thread::spawn(move || model.worker(index))
+        })
+        .collect();
+    for item in 0..items {
+        model.produce(item);
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(model.got.load(SeqCst), items as usize);
+}
+
+#[test]
+fn loom_idle_no_lost_wakeup_one_worker() {
+    loom::model(|| idle_model(1, 2));
+}
+
+#[test]
+fn loom_idle_no_lost_wakeup_two_workers() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| idle_model(2, 2));
+}

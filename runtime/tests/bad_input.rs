@@ -1,0 +1,97 @@
+//! Misuse gets a clear error, never a hang or an abort.
+
+use arbor_runtime::runtime::Builder;
+use std::io::ErrorKind;
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn zero_worker_threads_is_invalid_input() {
+    let err = Builder::new_multi_thread()
+        .worker_threads(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("worker_threads"), "{err}");
+}
+
+#[test]
+fn too_many_worker_threads_is_invalid_input() {
+    let err = Builder::new_multi_thread()
+        .worker_threads(1 << 20)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn zero_blocking_threads_is_invalid_input() {
+    let err = Builder::new_current_thread()
+        .max_blocking_threads(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn spawn_outside_a_runtime_panics_naming_the_fix() {
+    let payload = std::panic::catch_unwind(|| drop(arbor_runtime::spawn(async {}))).unwrap_err();
+    let msg = panic_message(payload);
+    assert!(
+        msg.contains("arbor::run") && msg.contains("#[arbor::main]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn spawn_blocking_outside_a_runtime_panics_naming_the_fix() {
+    let payload =
+        std::panic::catch_unwind(|| drop(arbor_runtime::task::spawn_blocking(|| ()))).unwrap_err();
+    assert!(panic_message(payload).contains("arbor::run"));
+}
+
+#[test]
+fn run_inside_a_runtime_panics_saying_what_to_do() {
+    for builder in [Builder::new_current_thread(), Builder::new_multi_thread()] {
+        let rt = builder.worker_threads(2).build().unwrap();
+        let msg = rt.block_on(async {
+            let payload = std::panic::catch_unwind(|| arbor_runtime::run(async {})).unwrap_err();
+            panic_message(payload)
+        });
+        assert!(
+            msg.contains(".await") && msg.contains("arbor::spawn"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn block_on_inside_a_task_panics_and_the_task_reports_it() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let inner = Builder::new_current_thread().build().unwrap();
+    let inner = std::sync::Arc::new(inner);
+    let err = rt.block_on(async move {
+        arbor_runtime::spawn(async move { inner.block_on(async {}) })
+            .await
+            .unwrap_err()
+    });
+    assert!(err.is_panic());
+    let msg = panic_message(err.into_panic());
+    assert!(msg.contains("inside a running one"), "{msg}");
+}
+
+#[test]
+fn handle_current_outside_a_runtime_is_none_or_a_clear_panic() {
+    assert!(arbor_runtime::runtime::Handle::try_current().is_none());
+    let payload = std::panic::catch_unwind(arbor_runtime::runtime::Handle::current).unwrap_err();
+    assert!(panic_message(payload).contains("outside of an arbor runtime"));
+}

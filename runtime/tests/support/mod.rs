@@ -1,0 +1,130 @@
+//! Shared test support: the runtime flavours every runtime-level test runs on, and counting
+//! futures that record their polls and drops.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the support module"
+)]
+
+use arbor_runtime::runtime::{Builder, Runtime};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::{Context, Poll};
+
+/// A flavour's name and how to build it.
+pub type Flavour = (&'static str, fn() -> Runtime);
+
+/// The flavours: current-thread, one worker, four workers.
+pub fn flavours() -> Vec<Flavour> {
+    vec![
+        ("current_thread", || {
+            Builder::new_current_thread().build().unwrap()
+        }),
+        ("multi_thread_1", || {
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap()
+        }),
+        ("multi_thread_4", || {
+            Builder::new_multi_thread()
+                .worker_threads(4)
+                .build()
+                .unwrap()
+        }),
+    ]
+}
+
+/// Defines one `#[test]` per flavour, in a module named after the test:
+/// `rt_test! { fn name(rt: &Runtime) { ... } }`.
+#[macro_export]
+macro_rules! rt_test {
+    ($(#[$meta:meta])* fn $name:ident($rt:ident : &Runtime) $body:block) => {
+        mod $name {
+            #[allow(unused_imports, reason = "not every test uses everything")]
+            use super::*;
+            fn body($rt: &arbor_runtime::runtime::Runtime) $body
+            #[test]
+            $(#[$meta])*
+            fn current_thread() {
+                body(&arbor_runtime::runtime::Builder::new_current_thread().build().unwrap());
+            }
+            #[test]
+            $(#[$meta])*
+            fn multi_thread_1() {
+                body(&arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap());
+            }
+            #[test]
+            $(#[$meta])*
+            fn multi_thread_4() {
+                body(&arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(4).build().unwrap());
+            }
+        }
+    };
+}
+
+/// Counts polls and drops of the futures it makes.
+#[derive(Clone, Default)]
+pub struct Counters {
+    pub polls: Arc<AtomicUsize>,
+    pub drops: Arc<AtomicUsize>,
+}
+
+impl Counters {
+    pub fn new() -> Counters {
+        Counters::default()
+    }
+    pub fn polls(&self) -> usize {
+        self.polls.load(SeqCst)
+    }
+    pub fn drops(&self) -> usize {
+        self.drops.load(SeqCst)
+    }
+    /// Wraps `fut`: every poll and the drop are counted.
+    pub fn wrap<F: Future>(&self, fut: F) -> Counting<F> {
+        Counting {
+            inner: Box::pin(fut),
+            counters: self.clone(),
+        }
+    }
+}
+
+pub struct Counting<F> {
+    inner: Pin<Box<F>>,
+    counters: Counters,
+}
+
+impl<F: Future> Future for Counting<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.counters.polls.fetch_add(1, SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for Counting<F> {
+    fn drop(&mut self) {
+        self.counters.drops.fetch_add(1, SeqCst);
+    }
+}
+
+/// Pending forever; counts drops through its `Counters` wrapper.
+pub fn pending_forever() -> std::future::Pending<()> {
+    std::future::pending()
+}
+
+/// Runs `f` with the default panic hook silenced (for tests whose tasks panic on purpose).
+pub fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
+            if !msg.starts_with("arbor-test:") {
+                default(info);
+            }
+        }));
+    });
+}

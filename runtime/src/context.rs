@@ -89,18 +89,21 @@ pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&scheduler::Context>) -> R
     f(ptr.map(|ptr| unsafe { ptr.as_ref() }))
 }
 
-/// Restores the previous task and cancel node on drop.
+/// Restores the previous task, cancel node and budget on drop.
 pub(crate) struct TaskGuard {
     prev_task: Option<RawTask>,
     prev_node: Option<NonNull<CancelNode>>,
+    prev_budget: Budget,
 }
 
-/// Marks `task` as the one being polled, with its cancel node as the current one.
+/// Marks `task` as the one being polled, with its cancel node as the current one and a
+/// fresh cooperative budget (one TLS access for all three: this runs on every poll).
 pub(crate) fn enter_task(task: RawTask) -> TaskGuard {
     let node = task.trailer().meta.cancel.as_deref().map(NonNull::from);
     CONTEXT.with(|cx| TaskGuard {
         prev_task: cx.task.replace(Some(task)),
         prev_node: cx.cancel_node.replace(node),
+        prev_budget: cx.budget.replace(Budget::initial()),
     })
 }
 
@@ -109,6 +112,7 @@ impl Drop for TaskGuard {
         let _ = CONTEXT.try_with(|cx| {
             cx.task.set(self.prev_task);
             cx.cancel_node.set(self.prev_node);
+            cx.budget.set(self.prev_budget);
         });
     }
 }

@@ -22,7 +22,7 @@ impl Budget {
         Budget(None)
     }
 
-    fn initial() -> Budget {
+    pub(crate) fn initial() -> Budget {
         Budget(Some(TASK_BUDGET))
     }
 

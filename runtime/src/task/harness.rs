@@ -16,7 +16,7 @@ use super::error::JoinError;
 use super::raw::RawTask;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::{Notified, OwnedTask, Schedule, waker};
-use crate::{context, coop};
+use crate::context;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -118,8 +118,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         let id = self.cell().header.id;
         let raw = self.raw();
         let _span = self.trailer().span.enter();
+        // Also gives the poll a fresh cooperative budget.
         let _task = context::enter_task(raw);
-        let _budget = coop::budget_guard();
 
         /// Drops the future if `poll` unwinds.
         struct DropOnUnwind<'a, T: Future, S>(&'a Core<T, S>);

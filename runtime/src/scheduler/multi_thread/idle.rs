@@ -28,7 +28,7 @@
 //! The loom test `idle_no_lost_wakeup` checks this.
 
 use crate::loom::sync::Mutex;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst, fence};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst, fence};
 
 /// Bits of the state word that count searching workers; the rest count unparked ones.
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
@@ -74,6 +74,15 @@ impl Idle {
         let index = sleepers.pop();
         debug_assert!(index.is_some(), "fewer sleepers than parked workers");
         index
+    }
+
+    /// For a worker that pushed onto its *own* queue: that worker runs the task anyway, so
+    /// waking another is only for parallelism and a stale answer loses nothing. A relaxed
+    /// load filters out the common case (someone searching, or nobody parked) without the
+    /// `SeqCst` fence of [`worker_to_notify`](Idle::worker_to_notify).
+    pub(crate) fn worth_notifying_for_local_work(&self) -> bool {
+        let state = self.state.load(Relaxed);
+        state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
     }
 
     fn notify_should_wakeup(&self) -> bool {

@@ -93,7 +93,10 @@ pub(super) fn try_schedule_local(
             false
         };
         // Work others could steal: wake an idle worker unless one is already searching.
-        if pushed_to_queue && !core.is_searching {
+        if pushed_to_queue
+            && !core.is_searching
+            && handle.shared.idle.worth_notifying_for_local_work()
+        {
             drop(core);
             handle.notify_parked();
         }

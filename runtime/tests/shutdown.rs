@@ -9,6 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::Duration;
 use support::Counters;
 
+/// Awaits a task of a runtime that is gone, on a fresh one, expecting its error.
+fn join_elsewhere<T: Send + 'static>(task: arbor_runtime::Task<T>) -> arbor_runtime::JoinError {
+    match Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(task)
+    {
+        Ok(_) => panic!("a task of a shut-down runtime produced its output"),
+        Err(err) => err,
+    }
+}
+
 #[test]
 fn dropping_the_runtime_drops_every_pending_task_once() {
     for (name, make) in support::flavours() {
@@ -44,11 +56,7 @@ fn a_cancelled_task_joins_with_a_cancelled_error_after_shutdown() {
         let rt = make();
         let task = rt.spawn(std::future::pending::<()>());
         drop(rt);
-        let err = Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(task)
-            .unwrap_err();
+        let err = join_elsewhere(task);
         assert!(err.is_cancelled(), "{name}");
     }
 }
@@ -96,11 +104,7 @@ fn spawning_onto_a_dropped_runtime_cancels_the_task() {
         assert!(task.is_finished(), "{name}");
         assert_eq!(counters.polls(), 0, "{name}");
         assert_eq!(counters.drops(), 1, "{name}");
-        let err = Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(task)
-            .unwrap_err();
+        let err = join_elsewhere(task);
         assert!(err.is_cancelled(), "{name}");
     }
 }
@@ -159,11 +163,7 @@ fn queued_blocking_calls_never_run_after_shutdown() {
         !ran.load(SeqCst),
         "a queued blocking call ran after shutdown began"
     );
-    let err = Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(queued)
-        .unwrap_err();
+    let err = join_elsewhere(queued);
     assert!(err.is_cancelled());
 }
 

@@ -201,6 +201,8 @@ impl Context {
         let shared = &self.handle.shared;
         let waker = Waker::from(self.handle.clone());
         let mut task_cx = std::task::Context::from_waker(&waker);
+        // `woken` is a flag beside the parker's own synchronisation: Release on set and
+        // Acquire on read order the waker's writes before the next poll of the future.
         shared.woken.store(true, Ordering::Release);
         loop {
             if shared.woken.swap(false, Ordering::AcqRel) {

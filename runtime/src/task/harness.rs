@@ -191,7 +191,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 }
             }
         }));
-        let me = ManuallyDrop::new(OwnedTask::<S>::from_raw_ref(self.raw()));
+        // A borrowed view: `ManuallyDrop` keeps it from releasing a reference.
+        let me = ManuallyDrop::new(OwnedTask::<S>::from_raw(self.raw()));
         let released = match self.core().scheduler.release(&me) {
             Some(task) => {
                 std::mem::forget(task);

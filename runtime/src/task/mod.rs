@@ -90,11 +90,6 @@ impl<S: 'static> OwnedTask<S> {
         }
     }
 
-    /// A view that must not be dropped (wrap it in `ManuallyDrop`).
-    pub(crate) fn from_raw_ref(raw: RawTask) -> OwnedTask<S> {
-        OwnedTask::from_raw(raw)
-    }
-
     pub(crate) fn raw(&self) -> RawTask {
         self.raw
     }

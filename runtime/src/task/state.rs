@@ -24,6 +24,12 @@
 //!   join-waker slot; while it is set, only the runtime side may read it. Setting and
 //!   clearing it are CAS transitions that fail once `COMPLETE` is set.
 //! - `NOTIFIED` set while idle means exactly one `Notified` is queued somewhere.
+//!
+//! ## Orderings
+//! The state word hands the stage and the join-waker slot from thread to thread: every
+//! transition that passes ownership is an `AcqRel` RMW (it both publishes what this side
+//! wrote and sees what the other side wrote), and plain reads are `Acquire`. Only taking a
+//! new reference from an existing one is `Relaxed` (see `ref_inc`).
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use std::fmt;

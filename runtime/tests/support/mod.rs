@@ -110,11 +110,6 @@ impl<F> Drop for Counting<F> {
     }
 }
 
-/// Pending forever; counts drops through its `Counters` wrapper.
-pub fn pending_forever() -> std::future::Pending<()> {
-    std::future::pending()
-}
-
 /// Runs `f` with the default panic hook silenced (for tests whose tasks panic on purpose).
 pub fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -132,6 +132,8 @@ impl Handle {
         !self.shared.inject.is_empty() || self.shared.remotes.iter().any(|r| !r.steal.is_empty())
     }
 
+    /// Acquire pairs with the AcqRel swap in `shutdown`: a worker that sees the flag also
+    /// sees everything done before shutdown began.
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shared.shutdown.load(Ordering::Acquire)
     }

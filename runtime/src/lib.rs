@@ -26,6 +26,8 @@ pub mod blocking;
 pub mod cancel;
 mod context;
 pub mod coop;
+mod driver;
+mod io;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -33,10 +35,12 @@ mod park;
 pub mod runtime;
 mod scheduler;
 pub mod task;
+pub mod time;
 
 pub use blocking::to_thread;
 pub use task::{JoinError, Task, TaskId};
 pub use task::{spawn, yield_now};
+pub use time::{sleep, sleep_until};
 
 use std::future::Future;
 

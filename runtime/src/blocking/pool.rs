@@ -192,6 +192,12 @@ impl Inner {
 }
 
 impl Spawner {
+    /// Whether a blocking call is queued or running (virtual time does not jump then).
+    pub(crate) fn is_busy(&self) -> bool {
+        let state = self.inner.lock();
+        !state.queue.is_empty() || state.num_threads > state.num_idle
+    }
+
     pub(crate) fn spawn<F, R>(&self, func: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -2,6 +2,7 @@
 
 use super::{Handle, Kind, Runtime};
 use crate::blocking::{self, BlockingPool};
+use crate::driver::Driver;
 use crate::scheduler::{self, current_thread, multi_thread};
 use std::io;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub struct Builder {
     thread_name: Arc<str>,
     thread_stack_size: Option<usize>,
     keep_alive: Duration,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -55,6 +57,7 @@ impl Builder {
             thread_name: Arc::from("arbor-worker"),
             thread_stack_size: None,
             keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+            start_paused: false,
         }
     }
 
@@ -90,6 +93,27 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime's clock paused (virtual time; see
+    /// [`time::pause`](crate::time::pause)). Current-thread runtimes only: `build` fails
+    /// with `InvalidInput` on a multi-thread one.
+    ///
+    /// ```
+    /// use arbor_runtime::runtime::Builder;
+    /// use arbor_runtime::time::{sleep, Instant};
+    /// use std::time::Duration;
+    ///
+    /// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(24 * 3600)).await; // a virtual day, no wall time
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(24 * 3600));
+    /// });
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -110,6 +134,13 @@ impl Builder {
         if self.max_blocking_threads == 0 {
             return Err(invalid("max_blocking_threads must be at least 1"));
         }
+        let current_thread = self.kind == Kind::CurrentThread;
+        if self.start_paused && !current_thread {
+            return Err(invalid(
+                "start_paused needs a current-thread runtime (Builder::new_current_thread)",
+            ));
+        }
+        let driver = Driver::new(current_thread, self.start_paused)?;
         let blocking_name: Arc<str> = Arc::from(format!("{}-blocking", self.thread_name));
         let pool = BlockingPool::new(
             blocking_name,
@@ -120,7 +151,8 @@ impl Builder {
         let spawner = pool.spawner().clone();
         match self.kind {
             Kind::CurrentThread => {
-                let handle = scheduler::Handle::CurrentThread(current_thread::create(spawner));
+                let handle =
+                    scheduler::Handle::CurrentThread(current_thread::create(spawner, driver));
                 pool.set_handle(handle.clone());
                 Ok(Runtime {
                     handle: Handle { inner: handle },
@@ -130,7 +162,7 @@ impl Builder {
                 })
             }
             Kind::MultiThread => {
-                let (sched, cores) = multi_thread::create(workers, spawner);
+                let (sched, cores) = multi_thread::create(workers, spawner, driver);
                 let handle = scheduler::Handle::MultiThread(sched.clone());
                 pool.set_handle(handle.clone());
                 let mut rt = Runtime {

@@ -123,6 +123,8 @@ impl Runtime {
             }
             scheduler::Handle::CurrentThread(h) => h.shutdown(),
         }
+        // After every task's future is gone: wake whoever still waits on a timer.
+        self.handle.inner.driver().shutdown();
         self.blocking_pool.shutdown(blocking_timeout);
     }
 }

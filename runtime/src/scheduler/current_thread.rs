@@ -6,11 +6,12 @@
 //! queue and unpark the core's parker; wakes on the driving thread push to the local queue.
 
 use crate::blocking;
+use crate::driver::Driver;
+use crate::park::{Parker, Unparker};
 use crate::scheduler::inject::Inject;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
 use crate::{context, coop, park, scheduler};
-use crossbeam_utils::sync::{Parker, Unparker};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -45,12 +46,15 @@ pub(crate) struct Shared {
     woken: AtomicBool,
     /// Unparks the core's parker, whichever thread holds it.
     unpark: Unparker,
+    /// Timers and IO, turned by the thread driving the scheduler when it runs out of tasks.
+    pub(crate) driver: Arc<Driver>,
 }
 
 pub(crate) struct Core {
     local: VecDeque<Notified>,
     tick: u32,
-    parker: Parker,
+    /// `None` only while parked (see `Context::park`).
+    parker: Option<Parker>,
 }
 
 /// The driving thread's scheduler context.
@@ -59,13 +63,13 @@ pub(crate) struct Context {
     core: RefCell<Option<Box<Core>>>,
 }
 
-pub(crate) fn create(blocking: blocking::Spawner) -> Arc<Handle> {
-    let parker = Parker::new();
+pub(crate) fn create(blocking: blocking::Spawner, driver: Arc<Driver>) -> Arc<Handle> {
+    let parker = Parker::new(driver.clone());
     let unpark = parker.unparker().clone();
     let core = Box::new(Core {
         local: VecDeque::new(),
         tick: 0,
-        parker,
+        parker: Some(parker),
     });
     Arc::new(Handle {
         shared: Shared {
@@ -73,6 +77,7 @@ pub(crate) fn create(blocking: blocking::Spawner) -> Arc<Handle> {
             owned: OwnedTasks::new(1),
             woken: AtomicBool::new(false),
             unpark,
+            driver,
         },
         blocking,
         core: Mutex::new(Some(core)),
@@ -221,7 +226,10 @@ impl Context {
                     }
                 }
             }
-            if !ran_all && !shared.woken.load(Ordering::Acquire) {
+            if ran_all {
+                // Busy: service timers and IO without waiting, so they are not starved.
+                shared.driver.maintain();
+            } else if !shared.woken.load(Ordering::Acquire) {
                 self.park();
             }
         }
@@ -239,13 +247,47 @@ impl Context {
         }
     }
 
+    /// Out of tasks: services timers and IO, jumps a paused clock, or sleeps.
     fn park(&self) {
+        let shared = &self.handle.shared;
+        // A non-blocking turn first: due timers and ready IO may give us work.
+        if let Some(mut driver) = shared.driver.try_lock() {
+            let woken = shared
+                .driver
+                .turn(&mut driver, Some(std::time::Duration::ZERO), || false);
+            if woken > 0 || self.has_work() {
+                return;
+            }
+            // Virtual time: every task is idle; with no blocking call running either,
+            // nothing but a timer can make progress, so the clock jumps to it.
+            if shared.driver.clock.is_paused()
+                && !self.handle.blocking.is_busy()
+                && shared.driver.autojump(&mut driver)
+            {
+                return;
+            }
+        }
+        // Taken out while parked, so that tasks the driver wakes meanwhile can be pushed
+        // onto the local queue.
+        let mut parker = {
+            let mut core = self.core.borrow_mut();
+            let core = core.as_mut().expect("core missing while driving");
+            core.parker.take().expect("parker")
+        };
+        // A wake after the check below leaves the parker notified, so `park` returns at once.
+        if !self.has_work() {
+            parker.park();
+        }
+        let mut core = self.core.borrow_mut();
+        core.as_mut().expect("core missing while driving").parker = Some(parker);
+    }
+
+    fn has_work(&self) -> bool {
         let core = self.core.borrow();
         let core = core.as_ref().expect("core missing while driving");
-        // A wake after these checks leaves an unpark token, so `park` returns at once.
-        if core.local.is_empty() && self.handle.shared.inject.is_empty() {
-            core.parker.park();
-        }
+        !core.local.is_empty()
+            || !self.handle.shared.inject.is_empty()
+            || self.handle.shared.woken.load(Ordering::Acquire)
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod inject;
 pub(crate) mod multi_thread;
 
 use crate::blocking;
+use crate::driver::Driver;
 use crate::task::{Task, TaskMeta};
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +33,14 @@ impl Handle {
         match self {
             Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, meta),
             Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, meta),
+        }
+    }
+
+    /// The runtime's driver: clock, timers, IO reactor.
+    pub(crate) fn driver(&self) -> &Arc<Driver> {
+        match self {
+            Handle::MultiThread(h) => &h.shared.driver,
+            Handle::CurrentThread(h) => &h.shared.driver,
         }
     }
 

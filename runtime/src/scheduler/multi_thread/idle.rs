@@ -116,6 +116,19 @@ impl Idle {
         is_searching && prev & SEARCH_MASK == 1
     }
 
+    /// A parked worker found work of its own (tasks the driver woke while it was parked in
+    /// it): takes it off the sleepers and counts it as unparked, not searching. `false` if a
+    /// producer had already popped it (and counted it as searching).
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        let mut sleepers = self.lock();
+        let Some(pos) = sleepers.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        sleepers.swap_remove(pos);
+        self.state.fetch_add(UNPARK_ONE, SeqCst);
+        true
+    }
+
     /// Whether `worker` is still in the sleepers list (not yet woken by a producer).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         self.lock().contains(&worker)

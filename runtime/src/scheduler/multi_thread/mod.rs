@@ -28,11 +28,12 @@ mod worker;
 pub(crate) use worker::{Context, run as run_worker};
 
 use crate::blocking;
+use crate::driver::Driver;
+use crate::park::{Parker, Unparker};
 use crate::scheduler::inject::Inject;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
 use crossbeam_deque::Stealer;
-use crossbeam_utils::sync::{Parker, Unparker};
 pub(crate) use idle::Idle;
 use std::future::Future;
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     /// Set once by `shutdown`.
     shutdown: AtomicBool,
+    /// Timers and IO; turned by one worker at a time (see `driver.rs`).
+    pub(crate) driver: Arc<Driver>,
 }
 
 struct Remote {
@@ -75,12 +78,13 @@ struct Remote {
 pub(crate) fn create(
     num_workers: usize,
     blocking: blocking::Spawner,
+    driver: Arc<Driver>,
 ) -> (Arc<Handle>, Vec<worker::Core>) {
     let mut cores = Vec::with_capacity(num_workers);
     let mut remotes = Vec::with_capacity(num_workers);
     for index in 0..num_workers {
         let local = crossbeam_deque::Worker::new_fifo();
-        let parker = Parker::new();
+        let parker = Parker::new(driver.clone());
         remotes.push(Remote {
             steal: local.stealer(),
             unpark: parker.unparker().clone(),
@@ -94,6 +98,7 @@ pub(crate) fn create(
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             shutdown: AtomicBool::new(false),
+            driver,
         },
         blocking,
     });

@@ -5,9 +5,10 @@
 //! task that spawns or wakes on this worker borrows it to push locally.
 
 use super::{GLOBAL_QUEUE_INTERVAL, Handle, MAX_LIFO_POLLS_PER_TICK, Notified};
+use crate::driver::MAINTENANCE_INTERVAL;
+use crate::park::Parker;
 use crate::{context, scheduler};
 use crossbeam_deque::{Steal, Worker};
-use crossbeam_utils::sync::Parker;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -24,7 +25,9 @@ pub(crate) struct Core {
     is_searching: bool,
     /// Picks steal victims.
     rand: FastRand,
-    parker: Parker,
+    /// Taken out while parked, so that tasks woken by the driver during the park can be
+    /// pushed onto this core's queues.
+    parker: Option<Parker>,
 }
 
 /// A worker thread's scheduler context.
@@ -43,7 +46,7 @@ impl Core {
             tick: 0,
             is_searching: false,
             rand: FastRand::new(index as u32),
-            parker,
+            parker: Some(parker),
         }
     }
 }
@@ -128,6 +131,12 @@ impl Context {
     fn next_task(&self) -> Option<Notified> {
         let mut core = self.core.borrow_mut();
         core.tick = core.tick.wrapping_add(1);
+        if core.tick % MAINTENANCE_INTERVAL == 0 {
+            // Timers and IO, while this worker is busy (tasks woken land on our queues).
+            drop(core);
+            self.shared().driver.maintain();
+            core = self.core.borrow_mut();
+        }
         if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
             if let Some(task) = self.shared().inject.pop() {
                 return Some(task);
@@ -211,17 +220,31 @@ impl Context {
                 self.handle.notify_parked();
             }
         }
+        let mut parker = self.core.borrow_mut().parker.take().expect("parker");
         loop {
-            self.core.borrow().parker.park();
+            parker.park();
             if self.handle.is_shutdown() {
-                return;
+                break;
             }
             if !self.shared().idle.is_parked(self.index) {
                 // Woken by a producer, which counted this worker as searching.
                 self.core.borrow_mut().is_searching = true;
-                return;
+                break;
+            }
+            let has_local_work = {
+                let core = self.core.borrow();
+                core.lifo_slot.is_some() || !core.local.is_empty()
+            };
+            // The driver woke tasks onto our queues: leave the sleepers to run them.
+            if has_local_work {
+                if !self.shared().idle.unpark_worker_by_id(self.index) {
+                    // A producer popped us meanwhile and counted us as searching.
+                    self.core.borrow_mut().is_searching = true;
+                }
+                break;
             }
         }
+        self.core.borrow_mut().parker = Some(parker);
     }
 }
 

@@ -1,0 +1,164 @@
+//! The runtime's driver: the IO reactor and the time wheel, turned by one thread at a time.
+//!
+//! ## Who turns it
+//! The driver is behind a lock that is only ever *tried*:
+//! - A worker with nothing to do parks *in the driver* if the lock is free: it waits in the
+//!   poller with the next timer's deadline as timeout, then fires due timers and dispatches
+//!   IO readiness. Other idle workers park on their own parkers (see `park.rs`).
+//! - A busy worker turns the driver without waiting every [`MAINTENANCE_INTERVAL`] ticks,
+//!   so timers and IO make progress while every worker is busy.
+//! - The current-thread scheduler turns it whenever it runs out of tasks.
+//!
+//! A wake aimed at the thread in the poller interrupts it with [`Driver::unpark`]
+//! (`Poller::notify`), so a wake from any thread reaches it; `park.rs` has the protocol.
+
+use crate::io::Reactor;
+use crate::time::Clock;
+use crate::time::driver::{TimeCore, TimeDriver};
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+/// A busy worker turns the driver (without waiting) every this many scheduler ticks, so
+/// timers and IO are serviced while no worker parks. Prime, like the other intervals.
+pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
+
+pub(crate) struct Driver {
+    /// The runtime's clock: the OS clock, or virtual time while paused.
+    pub(crate) clock: Clock,
+    /// Timer submission and tick arithmetic; shared by every thread.
+    pub(crate) time: TimeDriver,
+    /// The poller; shared by every thread (registration, notify).
+    pub(crate) io: Reactor,
+    /// What only the thread turning the driver touches: the wheel, the event buffer.
+    core: Mutex<Core>,
+}
+
+pub(crate) struct Core {
+    time: TimeCore,
+    events: polling::Events,
+}
+
+impl Driver {
+    pub(crate) fn new(can_pause: bool, start_paused: bool) -> io::Result<Arc<Driver>> {
+        let clock = Clock::new(can_pause, start_paused);
+        let origin = clock.now().into_std();
+        Ok(Arc::new(Driver {
+            clock,
+            time: TimeDriver::new(origin),
+            io: Reactor::new()?,
+            core: Mutex::new(Core {
+                time: TimeCore::new(),
+                events: polling::Events::new(),
+            }),
+        }))
+    }
+
+    /// The driver's core, if no other thread is turning it.
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, Core>> {
+        match self.core.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Interrupts the thread waiting in the driver (or its next wait).
+    pub(crate) fn unpark(&self) {
+        self.io.notify();
+    }
+
+    /// Turns the driver: fires due timers, then, if nothing woke and `block` agrees (it
+    /// is called last, just before the wait), waits for IO or the next timer, at most
+    /// `max_wait`; then dispatches IO and fires timers again. Returns how many timers fired
+    /// or IO events arrived.
+    pub(crate) fn turn(
+        &self,
+        core: &mut Core,
+        max_wait: Option<Duration>,
+        block: impl FnOnce() -> bool,
+    ) -> usize {
+        let mut woken = self.fire_due(core);
+        let mut wait = if woken > 0 {
+            Some(Duration::ZERO)
+        } else {
+            max_wait
+        };
+        let mut waiting = false;
+        if wait != Some(Duration::ZERO) {
+            loop {
+                let next = self.time.next_expiration(&core.time);
+                if let Some(tick) = next {
+                    if !self.clock.is_paused() {
+                        let until = self.time.tick_instant(tick) - self.clock.now();
+                        wait = Some(wait.map_or(until, |w| w.min(until)));
+                    }
+                }
+                if self.time.prepare_wait(next.unwrap_or(u64::MAX)) {
+                    break;
+                }
+                self.time.drain_queue(&mut core.time);
+            }
+            waiting = true;
+            if !block() {
+                wait = Some(Duration::ZERO);
+            }
+        }
+        let polled = self.io.poll(&mut core.events, wait);
+        if waiting {
+            self.time.end_wait();
+        }
+        if let Err(e) = polled {
+            tracing::error!(error = %e, "arbor: waiting in the IO poller failed");
+        }
+        woken += self.io.dispatch(&core.events);
+        woken + self.fire_due(core)
+    }
+
+    fn fire_due(&self, core: &mut Core) -> usize {
+        self.time.drain_queue(&mut core.time);
+        let now = self.time.now_tick(self.clock.now());
+        self.time.fire(&mut core.time, now)
+    }
+
+    /// A busy thread's non-blocking turn, skipped if another thread holds the driver.
+    pub(crate) fn maintain(&self) {
+        if let Some(mut core) = self.try_lock() {
+            self.turn(&mut core, Some(Duration::ZERO), || false);
+        }
+    }
+
+    /// Fires the timers due by now, if no other thread holds the driver (`advance`).
+    pub(crate) fn process_timers(&self) {
+        if let Some(mut core) = self.try_lock() {
+            self.fire_due(&mut core);
+        }
+    }
+
+    /// Virtual time: moves the paused clock to the next timer and fires it. `false` if the
+    /// clock is not paused or there is no timer.
+    pub(crate) fn autojump(&self, core: &mut Core) -> bool {
+        if !self.clock.is_paused() {
+            return false;
+        }
+        self.time.drain_queue(&mut core.time);
+        let Some(tick) = self.time.next_expiration(&core.time) else {
+            return false;
+        };
+        self.clock.advance_to(self.time.tick_instant(tick));
+        self.fire_due(core);
+        true
+    }
+
+    /// Runtime shutdown: timers stop and their owners are woken.
+    pub(crate) fn shutdown(&self) {
+        let mut core = self.lock();
+        self.time.shutdown(&mut core.time);
+        drop(core);
+        self.unpark();
+    }
+}

@@ -1,0 +1,177 @@
+//! The time half of the driver: the submission queue, the wheel, and turning instants into
+//! wheel ticks.
+//!
+//! ## Ticks
+//! A tick is one millisecond since the driver's `origin`. A deadline rounds *up* to a tick
+//! and "now" rounds *down*, so a timer never fires early.
+//!
+//! ## Registering without a shared lock
+//! `Sleep`s never lock the wheel. They push their [`TimerEntry`] onto `queue` (a lock-free
+//! `crossbeam_deque::Injector`) and the thread holding the driver moves queued entries into
+//! the wheel before each turn (see `entry.rs` for the per-timer protocol).
+//!
+//! ## Waking the driver for an earlier timer (no lost wake-up)
+//! The thread about to wait in the poller publishes the tick it will wake at in
+//! `next_wake` (`0` when nobody waits), then re-checks the queue; a submitter pushes, then
+//! reads `next_wake`, and unparks the driver if its deadline is earlier. Both sides order
+//! their write before their read with a `SeqCst` fence, so at least one sees the other:
+//! either the waiter sees the entry in the queue, or the submitter sees the waiter.
+
+use super::Instant;
+use super::entry::{Reset, TimerEntry};
+use super::wheel::Wheel;
+use crossbeam_deque::{Injector, Steal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::time::Duration;
+
+/// Milliseconds per wheel tick, as a `Duration`.
+const TICK: Duration = Duration::from_millis(1);
+
+pub(crate) struct TimeDriver {
+    /// Tick 0.
+    origin: std::time::Instant,
+    /// Entries to (re)place in the wheel or remove from it.
+    queue: Injector<Arc<TimerEntry>>,
+    /// The tick the thread waiting in the poller wakes at; `0` when nobody waits.
+    next_wake: AtomicU64,
+    /// Set once at runtime shutdown.
+    shutdown: AtomicBool,
+}
+
+/// The wheel and scratch space: owned by the thread holding the driver.
+pub(crate) struct TimeCore {
+    wheel: Wheel<Arc<TimerEntry>>,
+    /// Entries whose deadline moved later, re-inserted after the wheel is polled.
+    moved: Vec<(u64, Arc<TimerEntry>)>,
+}
+
+impl TimeCore {
+    pub(crate) fn new() -> TimeCore {
+        TimeCore {
+            wheel: Wheel::new(),
+            moved: Vec::new(),
+        }
+    }
+}
+
+impl TimeDriver {
+    pub(crate) fn new(origin: std::time::Instant) -> TimeDriver {
+        TimeDriver {
+            origin,
+            queue: Injector::new(),
+            next_wake: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// The tick a deadline falls in (rounded up; saturating at "never").
+    pub(crate) fn deadline_tick(&self, t: Instant) -> u64 {
+        let since = t.into_std().saturating_duration_since(self.origin);
+        let ms = since.as_nanos().div_ceil(TICK.as_nanos());
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    }
+
+    /// The tick `now` falls in (rounded down).
+    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
+        let since = now.into_std().saturating_duration_since(self.origin);
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant a tick starts at.
+    pub(crate) fn tick_instant(&self, tick: u64) -> Instant {
+        Instant::from_std(self.origin) + Duration::from_millis(tick)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Pushes `entry` (already marked `QUEUED`) for the driver. Returns `true` if the caller
+    /// must unpark the driver: a thread waits in it past `when`.
+    pub(crate) fn submit(&self, entry: Arc<TimerEntry>, when: u64) -> bool {
+        self.queue.push(entry);
+        // Orders the push before the read of `next_wake` (see the module header).
+        fence(Ordering::SeqCst);
+        when < self.next_wake.load(Ordering::Relaxed)
+    }
+
+    /// `reset`'s answer, acted on.
+    pub(crate) fn after_reset(&self, entry: &Arc<TimerEntry>, reset: Reset, when: u64) -> bool {
+        match reset {
+            Reset::Nothing => false,
+            Reset::Submit => self.submit(entry.clone(), when),
+        }
+    }
+
+    /// Moves queued entries into the wheel.
+    pub(crate) fn drain_queue(&self, core: &mut TimeCore) {
+        loop {
+            match self.queue.steal() {
+                Steal::Success(entry) => {
+                    let (old, place) = entry.dequeue();
+                    if let Some(old) = old {
+                        core.wheel.remove(old);
+                    }
+                    if let Some(when) = place {
+                        let key = core.wheel.insert(when, entry.clone());
+                        entry.set_key(key);
+                    }
+                }
+                Steal::Empty => return,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Fires every timer due by `now` (a tick). Returns how many fired or moved.
+    pub(crate) fn fire(&self, core: &mut TimeCore, now: u64) -> usize {
+        let TimeCore { wheel, moved } = core;
+        let mut fired = 0;
+        wheel.poll(now, &mut |_key, _when, entry: Arc<TimerEntry>| {
+            fired += 1;
+            if let Some(later) = entry.fire(now) {
+                moved.push((later, entry));
+            }
+        });
+        for (when, entry) in moved.drain(..) {
+            let key = wheel.insert(when, entry.clone());
+            entry.set_key(key);
+        }
+        fired
+    }
+
+    /// The earliest tick at which the wheel has something to do.
+    pub(crate) fn next_expiration(&self, core: &TimeCore) -> Option<u64> {
+        core.wheel.next_expiration()
+    }
+
+    /// Publishes the tick the caller will wait until (see the module header); returns
+    /// `false` if entries arrived meanwhile and the caller must drain them first.
+    pub(crate) fn prepare_wait(&self, wake_at: u64) -> bool {
+        self.next_wake.store(wake_at.max(1), Ordering::Relaxed);
+        // Orders the store before the queue check (see the module header).
+        fence(Ordering::SeqCst);
+        if self.queue.is_empty() {
+            true
+        } else {
+            self.next_wake.store(0, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// The waiter is back.
+    pub(crate) fn end_wait(&self) {
+        self.next_wake.store(0, Ordering::Relaxed);
+    }
+
+    /// Runtime shutdown: no timer will fire again; wake every owner so that it notices.
+    pub(crate) fn shutdown(&self, core: &mut TimeCore) {
+        self.shutdown.store(true, Ordering::Release);
+        self.drain_queue(core);
+        core.wheel
+            .poll(u64::MAX, &mut |_key, _when, entry: Arc<TimerEntry>| {
+                entry.wake_for_shutdown();
+            });
+    }
+}

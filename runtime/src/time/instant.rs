@@ -1,0 +1,139 @@
+//! [`Instant`]: arbor's monotonic instant, read from the current runtime's clock.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::time::Duration;
+
+/// How far ahead "never" is: about 30 years, as far as any program waits in practice, and
+/// far enough from `std::time::Instant`'s limits that arithmetic on it cannot overflow.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// A point in monotonic time, as `asyncio`'s `loop.time()` reads it.
+///
+/// Inside a runtime, [`Instant::now`] reads that runtime's clock, which tests can pause and
+/// advance ([`pause`](crate::time::pause), [`advance`](crate::time::advance)); outside,
+/// it is the OS clock. It converts to and from [`std::time::Instant`].
+///
+/// Adding [`Duration::MAX`] never overflows: the sum saturates at a far-future instant that
+/// every timer treats as "never".
+///
+/// ```
+/// use arbor_runtime::time::Instant;
+/// use std::time::Duration;
+///
+/// let start = Instant::now();
+/// let later = start + Duration::from_millis(5);
+/// assert_eq!(later - start, Duration::from_millis(5));
+/// assert!(start + Duration::MAX > later);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    std: std::time::Instant,
+}
+
+impl Instant {
+    /// Now, on the current runtime's clock (the OS clock outside a runtime).
+    pub fn now() -> Instant {
+        crate::time::clock::now()
+    }
+
+    /// The std instant this one stands for.
+    pub fn into_std(self) -> std::time::Instant {
+        self.std
+    }
+
+    /// The arbor instant for a std one.
+    pub fn from_std(std: std::time::Instant) -> Instant {
+        Instant { std }
+    }
+
+    /// The time since `earlier`, or zero if `earlier` is later.
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        self.std.saturating_duration_since(earlier.std)
+    }
+
+    /// The time since `earlier`, or `None` if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.std.checked_duration_since(earlier.std)
+    }
+
+    /// The time elapsed since this instant, on the current runtime's clock.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(*self)
+    }
+
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        self.std.checked_add(d).map(Instant::from_std)
+    }
+
+    /// `self - d`, or `None` on underflow.
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        self.std.checked_sub(d).map(Instant::from_std)
+    }
+
+    /// `self + d`, saturating at a far-future instant ("never").
+    pub(crate) fn saturating_add(self, d: Duration) -> Instant {
+        let cap = self.std + FAR_FUTURE;
+        match self.std.checked_add(d) {
+            Some(t) if t < cap => Instant::from_std(t),
+            _ => Instant::from_std(cap),
+        }
+    }
+}
+
+impl From<std::time::Instant> for Instant {
+    fn from(std: std::time::Instant) -> Instant {
+        Instant::from_std(std)
+    }
+}
+
+impl From<Instant> for std::time::Instant {
+    fn from(t: Instant) -> std::time::Instant {
+        t.std
+    }
+}
+
+/// Saturates at a far-future instant: `now + Duration::MAX` means "never".
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    fn add(self, d: Duration) -> Instant {
+        self.saturating_add(d)
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    fn sub(self, d: Duration) -> Instant {
+        Instant::from_std(self.std - d)
+    }
+}
+
+impl SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, d: Duration) {
+        *self = *self - d;
+    }
+}
+
+/// Saturates at zero.
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.std.fmt(f)
+    }
+}

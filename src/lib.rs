@@ -9,6 +9,8 @@
 //! | `create_task(coro, name="x")` | [`task::Builder::new().name("x").spawn(fut)`](task::Builder) |
 //! | `task.cancel()`, `task.done()`, `task.get_name()` | [`Task::cancel`], [`Task::is_finished`], [`Task::name`] |
 //! | `await task` | `task.await` -> `Result<T, JoinError>` |
+//! | `loop.time()` | [`arbor::time::Instant::now()`](time::Instant::now) |
+//! | `await asyncio.sleep(d)` | [`arbor::sleep(d).await`](sleep), [`arbor::sleep_until(t)`](sleep_until), [`Sleep::reset`](time::Sleep::reset) |
 //! | `await asyncio.sleep(0)` | [`arbor::yield_now().await`](yield_now) |
 //! | `await asyncio.to_thread(f)` | [`arbor::to_thread(f).await`](to_thread) |
 //! | `loop.run_in_executor(None, f)` | [`arbor::task::spawn_blocking(f)`](task::spawn_blocking) |
@@ -25,7 +27,7 @@
 //! assert_eq!(answer, 62);
 //! ```
 
-pub use arbor_runtime::{JoinError, Task, run, spawn, to_thread, yield_now};
+pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
 
 /// Runtimes: [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder),
 /// [`Handle`](runtime::Handle).
@@ -37,5 +39,29 @@ pub mod runtime {
 pub mod task {
     pub use arbor_runtime::task::{
         Builder, TaskId, YieldNow, spawn, spawn_blocking, try_id, yield_now,
+    };
+}
+
+/// Time: [`Instant`](time::Instant), [`sleep`](time::sleep), [`Interval`](time::Interval),
+/// and virtual time for tests ([`pause`](time::pause), [`advance`](time::advance),
+/// [`resume`](time::resume)).
+///
+/// ```
+/// use arbor::runtime::Builder;
+/// use arbor::time::{self, Instant};
+/// use std::time::Duration;
+///
+/// // A paused clock jumps to the next timer when every task is idle: no wall time passes.
+/// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     arbor::sleep(Duration::from_secs(60)).await;
+///     assert_eq!(start.elapsed(), Duration::from_secs(60));
+/// });
+/// ```
+pub mod time {
+    pub use arbor_runtime::time::{
+        Instant, Interval, MissedTickBehavior, Sleep, advance, interval, interval_at, pause,
+        resume, sleep, sleep_until,
     };
 }

@@ -42,7 +42,7 @@ pub(crate) struct Core {
 impl Driver {
     pub(crate) fn new(can_pause: bool, start_paused: bool) -> io::Result<Arc<Driver>> {
         let clock = Clock::new(can_pause, start_paused);
-        let origin = clock.now().into_std();
+        let origin = clock.origin();
         Ok(Arc::new(Driver {
             clock,
             time: TimeDriver::new(origin),

@@ -17,6 +17,8 @@ pub(crate) struct Clock {
     virtualized: AtomicBool,
     /// Whether `pause` is allowed (current-thread runtimes only).
     can_pause: bool,
+    /// When the clock was created: tick 0 of the runtime's timer wheel.
+    origin: std::time::Instant,
     inner: Mutex<Inner>,
 }
 
@@ -33,6 +35,7 @@ impl Clock {
         let clock = Clock {
             virtualized: AtomicBool::new(false),
             can_pause,
+            origin: now,
             inner: Mutex::new(Inner {
                 base: now,
                 unfrozen: Some(now),
@@ -46,6 +49,11 @@ impl Clock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tick 0 of the runtime's timer wheel.
+    pub(crate) fn origin(&self) -> std::time::Instant {
+        self.origin
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -75,7 +83,14 @@ impl Clock {
             .unfrozen
             .take()
             .expect("arbor::time::pause: the clock is already paused");
-        inner.base += since.elapsed();
+        // Paused time starts on a whole tick, so that `advance(d)` fires exactly the timers
+        // due `d` later (deadlines round up to ticks).
+        let virtual_now = inner.base + since.elapsed();
+        let ticks = virtual_now
+            .saturating_duration_since(self.origin)
+            .as_nanos()
+            .div_ceil(1_000_000);
+        inner.base = self.origin + Duration::from_millis(u64::try_from(ticks).unwrap_or(u64::MAX));
         self.virtualized.store(true, Ordering::Release);
     }
 

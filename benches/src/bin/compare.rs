@@ -79,6 +79,8 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R>;
     /// Yields once to the scheduler.
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
+    /// Sleeps for `d` on the runtime's timer.
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
 
 /// A closure for a blocking pool.
@@ -143,6 +145,9 @@ impl Spawner for ArborSpawner {
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         arbor::yield_now()
     }
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
+        arbor::sleep(d)
+    }
 }
 
 // ====== tokio (multi-thread runtime) ====================================================
@@ -180,6 +185,9 @@ impl Spawner for TokioSpawner {
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(d)
     }
 }
 
@@ -243,6 +251,9 @@ impl Spawner for SmolSpawner {
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         smol::future::yield_now()
+    }
+    async fn sleep(d: Duration) {
+        smol::Timer::after(d).await;
     }
 }
 
@@ -422,6 +433,25 @@ impl Workload for Blocking {
     }
 }
 
+/// 100k tasks, spawned from a worker, each sleeping 1-10 ms, then awaited. The 10 ms floor
+/// is the same for every runtime; the ratio shows the timer's overhead on top of it.
+struct TimerFanout;
+const TIMER_FANOUT_MAX_MS: usize = 10;
+impl Workload for TimerFanout {
+    const NAME: &'static str = "timer_fanout";
+    const OPS: usize = 100_000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let sleeper = |i: usize| {
+                let d = Duration::from_millis(1 + (i % TIMER_FANOUT_MAX_MS) as u64);
+                inner.spawn(S::sleep(d))
+            };
+            join_all((0..Self::OPS).map(sleeper)).await;
+        })
+    }
+}
+
 /// A workload as the driver sees it: its name, and how to measure it on all runtimes
 /// (ns/op for arbor, tokio and smol, in the order of [`RUNTIMES`]).
 type Entry = (&'static str, fn(&Config) -> [f64; 3]);
@@ -431,13 +461,14 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 6] = [
+const WORKLOADS: [Entry; 7] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
     entry::<PingPong>(),
     entry::<ChainedSpawn>(),
     entry::<Blocking>(),
+    entry::<TimerFanout>(),
 ];
 
 // ====== Measurement =====================================================================

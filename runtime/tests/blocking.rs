@@ -116,3 +116,46 @@ fn a_cancelled_blocking_call_that_has_not_started_never_runs() {
     });
     assert_eq!(ran.load(SeqCst), 0);
 }
+
+/// Live threads of this process whose name starts with `prefix` (Linux: `/proc`).
+#[cfg(target_os = "linux")]
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_idle_blocking_thread_exits_after_the_keep_alive() {
+    use std::time::{Duration, Instant};
+    // Thread names are truncated to 15 bytes by the kernel: keep the prefix short.
+    let short = Builder::new_current_thread()
+        .thread_name("kaA")
+        .thread_keep_alive(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let long = Builder::new_current_thread()
+        .thread_name("kaB")
+        .thread_keep_alive(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    short.block_on(to_thread(|| ()));
+    long.block_on(to_thread(|| ()));
+    assert_eq!(threads_named("kaB-blocking"), 1);
+    // The short keep-alive's thread leaves on its own; the bound is only against a hang.
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while threads_named("kaA-blocking") > 0 {
+        assert!(
+            Instant::now() < give_up,
+            "the idle blocking thread never exited"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The long keep-alive's thread is still there to be reused, and is.
+    assert_eq!(threads_named("kaB-blocking"), 1);
+    long.block_on(to_thread(|| ()));
+    assert_eq!(threads_named("kaB-blocking"), 1);
+}

@@ -4,6 +4,7 @@
 //! | asyncio | arbor |
 //! |---|---|
 //! | `asyncio.run(main())` | [`arbor::run(fut)`](run) |
+//! | `if __name__ == "__main__": asyncio.run(main())` | [`#[arbor::main]`](main) `async fn main()` |
 //! | `loop.run_until_complete(fut)` | [`Runtime::block_on`](runtime::Runtime::block_on) |
 //! | `asyncio.create_task(coro)` | [`arbor::spawn(fut)`](spawn) -> [`Task<T>`](Task) |
 //! | `create_task(coro, name="x")` | [`task::Builder::new().name("x").spawn(fut)`](task::Builder) |
@@ -28,6 +29,78 @@
 //! ```
 
 pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
+
+/// The program's entry point as an `async fn`: Python's
+/// `if __name__ == "__main__": asyncio.run(main())`.
+///
+/// ```
+/// #[arbor::main]
+/// async fn main() {
+///     let tasks: Vec<_> = (1..=3).map(|i| arbor::spawn(async move { i * 10 })).collect();
+///     let mut sum = 0;
+///     for task in tasks {
+///         sum += task.await.unwrap();
+///     }
+///     assert_eq!(sum, 60);
+/// }
+/// ```
+///
+/// `main` may return a `Result`, and `?` works as in a plain `main`:
+///
+/// ```
+/// #[arbor::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() -> Result<(), std::num::ParseIntError> {
+///     let n: u64 = arbor::to_thread(|| "42".parse()).await?;
+///     assert_eq!(n, 42);
+///     Ok(())
+/// }
+/// ```
+///
+/// On the current-thread runtime, every task runs on the main thread:
+///
+/// ```
+/// #[arbor::main(flavor = "current_thread")]
+/// async fn main() {
+///     let main_thread = std::thread::current().id();
+///     let task_thread = arbor::spawn(async { std::thread::current().id() }).await.unwrap();
+///     assert_eq!(task_thread, main_thread);
+/// }
+/// ```
+///
+/// Misuse is a compile error that says what to write instead, here "`worker_threads` does
+/// not apply to the current-thread runtime":
+///
+/// ```compile_fail
+/// #[arbor::main(flavor = "current_thread", worker_threads = 4)]
+/// async fn main() {}
+/// ```
+pub use arbor_macros::main;
+
+/// An `async fn` test, on a runtime of its own: current-thread unless the attribute asks
+/// for `flavor = "multi_thread"`.
+///
+/// ```
+/// #[arbor::test]
+/// async fn spawned_task_returns_its_output() {
+///     assert_eq!(arbor::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+///
+/// #[arbor::test(flavor = "multi_thread", worker_threads = 4)]
+/// async fn tasks_sum_on_four_workers() -> Result<(), arbor::JoinError> {
+///     let tasks: Vec<_> = (1..=4).map(|i| arbor::spawn(async move { i })).collect();
+///     let mut sum = 0;
+///     for task in tasks {
+///         sum += task.await?;
+///     }
+///     assert_eq!(sum, 10);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// (Doc tests are not built with `--test`, so here the macro checks these two tests
+/// without running them; arbor's own test suite runs them.)
+pub use arbor_macros::test;
 
 /// Runtimes: [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder),
 /// [`Handle`](runtime::Handle).

@@ -1,0 +1,4 @@
+#[arbor::main]
+struct App;
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[arbor::main]
+fn main() {}
+
+#[arbor::test]
+fn sync_test() {}

@@ -1,0 +1,5 @@
+#[arbor::test]
+#[test]
+async fn tested_twice() {}
+
+fn main() {}

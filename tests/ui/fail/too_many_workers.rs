@@ -1,0 +1,2 @@
+#[arbor::main(worker_threads = 100_000)]
+async fn main() {}

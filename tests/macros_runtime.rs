@@ -131,3 +131,16 @@ fn main_returns_after_shutting_the_runtime_down() {
         "the runtime cancelled the task left alive before the function returned"
     );
 }
+
+/// `start_paused = true`: the clock jumps to each timer, so an hour of sleeps takes no
+/// wall time, and virtual time is exact to the tick.
+#[arbor::test(start_paused = true)]
+async fn start_paused_runs_on_virtual_time() {
+    let wall = std::time::Instant::now();
+    let start = arbor::time::Instant::now();
+    for _ in 0..60 {
+        arbor::sleep(std::time::Duration::from_secs(60)).await;
+    }
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+    assert!(wall.elapsed() < std::time::Duration::from_secs(60));
+}

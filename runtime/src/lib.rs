@@ -33,6 +33,7 @@ mod park;
 pub mod runtime;
 mod scheduler;
 pub mod task;
+mod time;
 
 pub use blocking::to_thread;
 pub use task::{JoinError, Task, TaskId};

@@ -1,5 +1,6 @@
-//! The wheel's internal invariants as assertions, for the tests: consistent lists, bitmaps
-//! and slab, and every timer where the placement rule of the module docs puts it.
+//! The wheel's internal invariants as assertions, for the unit tests, the model check and the
+//! fuzz target: consistent lists, bitmaps and slab, and every timer where the placement rule
+//! of the module docs puts it.
 
 use super::Wheel;
 use super::level::{level_for, slot_for};

@@ -94,12 +94,12 @@ impl Level {
         mem::replace(&mut self.slots[slot], List::EMPTY)
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(super) fn occupied(&self) -> u64 {
         self.occupied
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(super) fn slots(&self) -> &[List; SLOTS] {
         &self.slots
     }

@@ -64,9 +64,11 @@
 //! the next pop sorts the list once (into a reused scratch buffer, so without allocating once
 //! warm) and pops in order from then on.
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 mod invariants;
 mod level;
+#[cfg(any(test, fuzzing))]
+pub(crate) mod model;
 mod slab;
 #[cfg(test)]
 mod tests;
@@ -102,7 +104,7 @@ pub(crate) struct Wheel<T> {
 /// A timer that [`Wheel::poll_expired`] took out of the wheel because its deadline passed.
 #[derive(Debug)]
 #[cfg_attr(
-    not(test),
+    not(any(test, fuzzing)),
     expect(dead_code, reason = "used by the time driver, which lands next")
 )]
 pub(crate) struct Expired<T> {
@@ -115,7 +117,7 @@ pub(crate) struct Expired<T> {
 }
 
 #[cfg_attr(
-    not(test),
+    not(any(test, fuzzing)),
     expect(dead_code, reason = "used by the time driver, which lands next")
 )]
 impl<T> Wheel<T> {

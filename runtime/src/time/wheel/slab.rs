@@ -244,7 +244,7 @@ impl<T> Slab<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 impl<T> Slab<T> {
     /// Walks `list` and asserts its links are consistent and every entry on it is occupied
     /// and records `loc`; returns the entries in list order.

@@ -1,7 +1,11 @@
-//! Unit tests of the wheel's edge cases.
+//! Unit tests of the wheel's edge cases, and the proptests that drive [`check_ops`] (the model
+//! check the fuzz target shares).
 
 use super::level::{LEVELS, SLOT_BITS, SLOTS, level_for, slot_for, slot_start};
+use super::model::{Op, When, check_ops, ops_from_bytes};
 use super::{Expired, Wheel};
+use proptest::collection::vec;
+use proptest::prelude::*;
 
 /// Ticks one slot of `level` spans: 64^level.
 fn slot_span(level: usize) -> u64 {
@@ -347,4 +351,75 @@ fn poll_expired_sees_timers_inserted_between_calls() {
         .collect();
     assert_eq!(order, [(10, 'x'), (20, 'b'), (30, 'c')]);
     assert_eq!(wheel.elapsed(), 50);
+}
+
+#[test]
+fn decoder_reads_tags_and_numbers() {
+    let ops = ops_from_bytes(&[0, 1, 5, 3, 2, 0x34, 0x12, 5, 6]);
+    let ops: Vec<String> = ops.iter().map(|op| format!("{op:?}")).collect();
+    assert_eq!(
+        ops,
+        [
+            "Insert(Before(5))",
+            "Advance(4660)",
+            "PollNext",
+            "PollOne(0)"
+        ]
+    );
+}
+
+/// Distances: mostly near (same slot, same level, a few levels up), some far or extreme.
+fn distance() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => 0..4u64,
+        4 => 0..(2 * SLOTS as u64),
+        3 => 0..10_000u64,
+        2 => 0..(1u64 << 40),
+        1 => any::<u64>(),
+        1 => Just(u64::MAX),
+    ]
+}
+
+/// Absolute ticks: 0, the end of time, any, and ticks just before a level boundary.
+fn tick() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0),
+        Just(u64::MAX),
+        any::<u64>(),
+        (1..LEVELS, 0..3u64).prop_map(|(level, back)| slot_span(level) - 1 - back),
+    ]
+}
+
+fn when() -> impl Strategy<Value = When> {
+    prop_oneof![
+        1 => distance().prop_map(When::Before),
+        6 => distance().prop_map(When::After),
+        1 => tick().prop_map(When::At),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => when().prop_map(Op::Insert),
+        2 => any::<usize>().prop_map(Op::Remove),
+        2 => (any::<usize>(), when()).prop_map(|(n, when)| Op::Reset(n, when)),
+        3 => distance().prop_map(Op::Advance),
+        1 => tick().prop_map(Op::PollAt),
+        3 => Just(Op::PollNext),
+        2 => distance().prop_map(Op::PollOne),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn wheel_matches_the_btreemap_model(ops in vec(op(), 1..200)) {
+        check_ops(&ops);
+    }
+
+    #[test]
+    fn wheel_matches_the_model_on_decoded_bytes(bytes in vec(any::<u8>(), 0..600)) {
+        check_ops(&ops_from_bytes(&bytes));
+    }
 }

@@ -19,7 +19,7 @@
 
 use super::Instant;
 use super::entry::{Reset, TimerEntry};
-use super::wheel::Wheel;
+use super::wheel::{Expired, Wheel};
 use crossbeam_deque::{Injector, Steal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
@@ -109,13 +109,20 @@ impl TimeDriver {
         loop {
             match self.queue.steal() {
                 Steal::Success(entry) => {
-                    let (old, place) = entry.dequeue();
-                    if let Some(old) = old {
-                        core.wheel.remove(old);
-                    }
-                    if let Some(when) = place {
-                        let key = core.wheel.insert(when, entry.clone());
-                        entry.set_key(key);
+                    match entry.dequeue() {
+                        // Still in the wheel: move it, keeping its key.
+                        (Some(old), Some(when)) if core.wheel.reset(old, when) => {
+                            entry.set_key(old);
+                        }
+                        (old, place) => {
+                            if let Some(old) = old {
+                                core.wheel.remove(old);
+                            }
+                            if let Some(when) = place {
+                                let key = core.wheel.insert(when, entry.clone());
+                                entry.set_key(key);
+                            }
+                        }
                     }
                 }
                 Steal::Empty => return,
@@ -128,10 +135,10 @@ impl TimeDriver {
     pub(crate) fn fire(&self, core: &mut TimeCore, now: u64) -> usize {
         let TimeCore { wheel, moved } = core;
         let mut fired = 0;
-        wheel.poll(now, &mut |_key, _when, entry: Arc<TimerEntry>| {
+        wheel.poll(now, |expired: Expired<Arc<TimerEntry>>| {
             fired += 1;
-            if let Some(later) = entry.fire(now) {
-                moved.push((later, entry));
+            if let Some(later) = expired.value.fire(now) {
+                moved.push((later, expired.value));
             }
         });
         for (when, entry) in moved.drain(..) {
@@ -170,8 +177,8 @@ impl TimeDriver {
         self.shutdown.store(true, Ordering::Release);
         self.drain_queue(core);
         core.wheel
-            .poll(u64::MAX, &mut |_key, _when, entry: Arc<TimerEntry>| {
-                entry.wake_for_shutdown();
+            .poll(u64::MAX, |expired: Expired<Arc<TimerEntry>>| {
+                expired.value.wake_for_shutdown();
             });
     }
 }

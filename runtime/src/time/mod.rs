@@ -2,8 +2,8 @@
 //!
 //! ## Design
 //! Each runtime owns a time driver (`driver.rs`): a hierarchical timing wheel
-//! (`wheel.rs`; Varghese & Lauck, "Hashed and Hierarchical Timing Wheels", SOSP 1987) with
-//! 1 ms ticks and levels of 64 slots, owned by whichever thread holds the runtime's driver
+//! (`wheel/`; Varghese & Lauck, "Hashed and Hierarchical Timing Wheels", SOSP 1987) with
+//! 1 ms ticks and 11 levels of 64 slots (every `u64` tick), owned by whichever thread holds the runtime's driver
 //! (the worker parked in the IO poller, or a busy worker doing maintenance). Nothing else
 //! touches the wheel:
 //!

@@ -1,11 +1,11 @@
 //! Time: [`Instant`], [`sleep`], [`Interval`], and virtual time for tests.
 //!
 //! ## Design
-//! Each runtime owns a time driver (`driver.rs`): a hierarchical timing wheel
-//! (`wheel/`; Varghese & Lauck, "Hashed and Hierarchical Timing Wheels", SOSP 1987) with
-//! 1 ms ticks and 11 levels of 64 slots (every `u64` tick), owned by whichever thread holds the runtime's driver
-//! (the worker parked in the IO poller, or a busy worker doing maintenance). Nothing else
-//! touches the wheel:
+//! Each runtime owns a time driver (`driver.rs`): a hierarchical timing wheel (`wheel/`;
+//! Varghese & Lauck, "Hashed and Hierarchical Timing Wheels", SOSP 1987) with 1 ms ticks
+//! and 11 levels of 64 slots (enough for every `u64` tick), owned by whichever thread
+//! holds the runtime's driver (the worker parked in the IO poller, or a busy worker doing
+//! maintenance). Nothing else touches the wheel:
 //!
 //! - A [`Sleep`] registers at its first poll, and only if it must wait, by pushing its
 //!   timer entry onto a lock-free submission queue; the driver moves queued entries into

@@ -30,6 +30,24 @@
 
 pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
 
+mod as_completed;
+mod gather;
+mod maybe_done;
+mod ready;
+
+pub use as_completed::{AsCompleted, as_completed};
+pub use gather::{Gather, TryGather, gather, try_gather};
+
+/// Streams: [`generator`](stream::generator), async generators as a
+/// [`futures_core::Stream`].
+pub mod stream;
+
+/// What the macros expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::maybe_done::MaybeDone;
+}
+
 /// The program's entry point as an `async fn`: Python's
 /// `if __name__ == "__main__": asyncio.run(main())`.
 ///

@@ -27,6 +27,9 @@ pub mod cancel;
 mod context;
 pub mod coop;
 mod driver;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 mod io;
 mod loom;
 #[cfg(all(test, loom))]

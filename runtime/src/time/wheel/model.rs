@@ -64,13 +64,6 @@ pub enum Op {
 /// Decodes arbitrary bytes (a fuzzer's input) into operations: each is a tag byte and, where
 /// the operation needs numbers, numbers of a length byte (0 to 8, modulo 9) followed by that
 /// many little-endian bytes. Missing bytes read as zero.
-#[cfg_attr(
-    all(fuzzing, not(test)),
-    expect(
-        dead_code,
-        reason = "the fuzz target calls it through a re-export that lands with it"
-    )
-)]
 pub fn ops_from_bytes(mut bytes: &[u8]) -> Vec<Op> {
     fn byte(bytes: &mut &[u8]) -> u8 {
         let (&first, rest) = bytes.split_first().unwrap_or((&0, &[]));
@@ -106,13 +99,6 @@ pub fn ops_from_bytes(mut bytes: &[u8]) -> Vec<Op> {
 
 /// Runs `ops` on a wheel and on the model and panics at the first disagreement; see the
 /// module documentation for what is checked.
-#[cfg_attr(
-    all(fuzzing, not(test)),
-    expect(
-        dead_code,
-        reason = "the fuzz target calls it through a re-export that lands with it"
-    )
-)]
 pub fn check_ops(ops: &[Op]) {
     let mut wheel = Wheel::new();
     let mut model = Model::default();

@@ -39,11 +39,12 @@ use std::task::{Context, Poll};
 ///     let (tx, mut rx) = mpsc::channel(4);
 ///     for id in 0..3 {
 ///         let tx = tx.clone();
-///         arbor_runtime::spawn(async move {
+///         // Detached: each producer ends once its values are sent.
+///         drop(arbor_runtime::spawn(async move {
 ///             for i in 0..10 {
 ///                 tx.send(id * 100 + i).await.unwrap();
 ///             }
-///         });
+///         }));
 ///     }
 ///     drop(tx); // `recv` returns `None` once every sender is gone
 ///     let mut count = 0;

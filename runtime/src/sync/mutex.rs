@@ -45,8 +45,7 @@ use std::ops::{Deref, DerefMut};
 ///     for task in tasks {
 ///         task.await.unwrap();
 ///     }
-///     let n = *counter.lock().await;
-///     n
+///     *counter.lock().await
 /// });
 /// assert_eq!(total, 10);
 /// ```

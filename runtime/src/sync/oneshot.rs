@@ -25,10 +25,11 @@ use std::task::{Context, Poll, Waker, ready};
 /// ```
 /// arbor_runtime::run(async {
 ///     let (tx, rx) = arbor_runtime::sync::oneshot::channel();
-///     arbor_runtime::spawn(async move {
+///     let task = arbor_runtime::spawn(async move {
 ///         tx.send(42).unwrap();
 ///     });
 ///     assert_eq!(rx.await, Ok(42));
+///     task.await.unwrap();
 /// });
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
@@ -80,7 +81,8 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
 }
 
-/// The sender was dropped without sending.
+/// No value will come: the sender was dropped without sending, or the receiver was closed
+/// before a value was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvError(());
 
@@ -97,7 +99,8 @@ impl Error for RecvError {}
 pub enum TryRecvError {
     /// Nothing sent yet.
     Empty,
-    /// The sender was dropped without sending, or the value was already received.
+    /// No value will come: the sender was dropped without sending, the receiver was
+    /// closed, or the value was already received.
     Closed,
 }
 
@@ -152,8 +155,9 @@ impl<T> Sender<T> {
     /// ```
     /// arbor_runtime::run(async {
     ///     let (mut tx, rx) = arbor_runtime::sync::oneshot::channel::<u32>();
-    ///     arbor_runtime::spawn(async move { drop(rx) });
+    ///     let task = arbor_runtime::spawn(async move { drop(rx) });
     ///     tx.closed().await;
+    ///     task.await.unwrap();
     ///     assert!(tx.is_closed());
     /// });
     /// ```
@@ -209,13 +213,14 @@ impl<T> Receiver<T> {
         let mut state = lock(&self.shared.state);
         match state.value.take() {
             Some(value) => Ok(value),
-            None if state.tx_gone => Err(TryRecvError::Closed),
+            None if state.tx_gone || state.rx_gone => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
         }
     }
 
-    /// Refuses the value from now on: a later `send` hands it back. A value sent before
-    /// the close can still be received.
+    /// Refuses the value from now on: a later `send` hands it back, and awaiting the
+    /// receiver resolves to [`RecvError`] unless a value was sent before the close (that
+    /// one can still be received).
     pub fn close(&mut self) {
         let mut state = lock(&self.shared.state);
         state.rx_gone = true;
@@ -237,7 +242,7 @@ impl<T> Future for Receiver<T> {
             coop.made_progress();
             return Poll::Ready(Ok(value));
         }
-        if state.tx_gone {
+        if state.tx_gone || state.rx_gone {
             coop.made_progress();
             return Poll::Ready(Err(RecvError(())));
         }

@@ -9,7 +9,11 @@ use arbor_runtime::spawn;
 use arbor_runtime::sync::mpsc::{self, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::task::Poll;
+use support::Counters;
 use sync_support::{CountingWaker, manual, poll_noop};
+
+/// arbor's cooperative budget: units of progress a task makes per poll (`coop::TASK_BUDGET`).
+const BUDGET: usize = 128;
 
 const PRODUCERS: u32 = 8;
 const PER_PRODUCER: u32 = 200;
@@ -81,6 +85,32 @@ rt_test! {
             drop(rx);
             assert_eq!(blocked.await.unwrap(), Err(1));
         });
+    }
+}
+
+rt_test! {
+    fn draining_a_full_buffer_still_yields(rt: &Runtime) {
+        const VALUES: usize = 5_000;
+        let counters = Counters::new();
+        let c = counters.clone();
+        let got = rt.block_on(async move {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            for i in 0..VALUES {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            spawn(c.wrap(async move {
+                let mut got = 0;
+                while rx.recv().await.is_some() {
+                    got += 1;
+                }
+                got
+            }))
+            .await
+            .unwrap()
+        });
+        assert_eq!(got, VALUES);
+        assert!(counters.polls() >= VALUES / BUDGET, "polls: {}", counters.polls());
     }
 }
 

@@ -8,7 +8,12 @@ use arbor_runtime::sync::{Event, Mutex};
 use arbor_runtime::{spawn, yield_now};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use support::Counters;
 use sync_support::{CountingWaker, manual, poll_noop, report_queued};
+
+/// arbor's cooperative budget: units of progress a task makes per poll (`coop::TASK_BUDGET`).
+const BUDGET: usize = 128;
+const UNCONTENDED: usize = 10_000;
 
 const TASKS: usize = 32;
 const ROUNDS: usize = 50;
@@ -67,6 +72,28 @@ rt_test! {
             mutex.lock().await.clone()
         });
         assert_eq!(order, (0..16).collect::<Vec<_>>());
+    }
+}
+
+rt_test! {
+    fn a_loop_on_an_always_free_lock_still_yields(rt: &Runtime) {
+        let counters = Counters::new();
+        let c = counters.clone();
+        let n = rt.block_on(async move {
+            let mutex = Arc::new(Mutex::new(0));
+            let m = mutex.clone();
+            spawn(c.wrap(async move {
+                for _ in 0..UNCONTENDED {
+                    *m.lock().await += 1;
+                }
+            }))
+            .await
+            .unwrap();
+            *mutex.lock().await
+        });
+        assert_eq!(n, UNCONTENDED);
+        // Each lock spends a unit of the budget: the task is re-polled once per budget.
+        assert!(counters.polls() >= UNCONTENDED / BUDGET, "polls: {}", counters.polls());
     }
 }
 

@@ -45,7 +45,9 @@ use std::task::{Context, Poll, ready};
 /// });
 /// ```
 pub struct Barrier {
+    /// Arrivals that complete a round; fixed at creation.
     parties: usize,
+    /// The current round, under one lock.
     state: Mutex<State>,
 }
 
@@ -59,6 +61,7 @@ struct State {
 /// What [`Barrier::wait`] resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BarrierWaitResult {
+    /// This arrival completed the round.
     leader: bool,
 }
 
@@ -127,6 +130,7 @@ impl fmt::Debug for Barrier {
 /// The future of [`Barrier::wait`]. It arrives when first polled.
 #[must_use = "futures do nothing unless polled"]
 pub struct BarrierWait<'a> {
+    /// The barrier arrived at.
     barrier: &'a Barrier,
     /// `Some` while waiting in a round, or released-but-unobserved.
     key: Option<WaitKey>,

@@ -49,6 +49,7 @@ use std::task::{Context, Poll, Waker, ready};
 /// });
 /// ```
 pub struct Condvar {
+    /// Waiters not yet notified (queued) or notified but not yet resumed (granted).
     waiters: StdMutex<WaitList<(), ()>>,
 }
 

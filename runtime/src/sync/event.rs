@@ -140,6 +140,7 @@ impl fmt::Debug for Event {
 /// The future of [`Event::wait`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Wait<'a> {
+    /// The event waited for.
     event: &'a Event,
     /// `Some` while queued or woken-but-unobserved.
     key: Option<WaitKey>,

@@ -84,6 +84,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
 }
 
 struct Chan<T> {
+    /// The buffer and the waiting senders and receiver (the queue machinery, FIFO).
     core: Core<Fifo<T>>,
     /// Live `Sender`s and `UnboundedSender`s.
     senders: AtomicUsize,
@@ -190,6 +191,7 @@ impl Error for TryRecvError {}
 
 /// The sending half of a bounded [`channel`]. Clone it for more producers.
 pub struct Sender<T> {
+    /// The channel; this sender is one of `chan.senders`.
     chan: Arc<Chan<T>>,
 }
 
@@ -259,6 +261,7 @@ impl<T> fmt::Debug for Sender<T> {
 
 /// The sending half of an [`unbounded_channel`]. Clone it for more producers.
 pub struct UnboundedSender<T> {
+    /// The channel; this sender is one of `chan.senders`.
     chan: Arc<Chan<T>>,
 }
 
@@ -301,6 +304,7 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 
 /// The receiving half of a channel. Also a [`Stream`](futures_core::Stream) of the values.
 pub struct Receiver<T> {
+    /// The channel; its drop shuts it down immediately.
     chan: Arc<Chan<T>>,
     /// This receiver's place in the getter line, kept across dropped `recv` futures so a
     /// promised value is never lost.

@@ -50,7 +50,9 @@ use std::ops::{Deref, DerefMut};
 /// assert_eq!(total, 10);
 /// ```
 pub struct Mutex<T: ?Sized> {
+    /// One permit: whoever holds it may touch `data`.
     permits: Permits,
+    /// Accessed only through a guard, i.e. while holding the permit.
     data: UnsafeCell<T>,
 }
 
@@ -163,6 +165,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// Access to a [`Mutex`]'s data; the lock is released when it drops.
 #[must_use = "dropping the guard releases the lock at once"]
 pub struct MutexGuard<'a, T: ?Sized> {
+    /// The mutex whose permit this guard holds.
     lock: &'a Mutex<T>,
     /// Not `Sync` by default: see the impl below.
     _not_sync: PhantomData<std::cell::Cell<()>>,

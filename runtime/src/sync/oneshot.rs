@@ -51,6 +51,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 struct Shared<T> {
+    /// Everything both halves touch, under one lock.
     state: Mutex<State<T>>,
 }
 
@@ -78,6 +79,7 @@ pub struct Sender<T> {
 ///
 /// Dropping the receiver closes the channel: a later `send` hands its value back.
 pub struct Receiver<T> {
+    /// The channel, shared with the sender.
     shared: Arc<Shared<T>>,
 }
 

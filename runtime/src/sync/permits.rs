@@ -232,7 +232,9 @@ impl fmt::Debug for Permits {
 /// back whatever it had been assigned.
 #[must_use = "futures do nothing unless polled"]
 pub(crate) struct Acquire<'a> {
+    /// The counter acquired from.
     permits: &'a Permits,
+    /// Permits asked for.
     wanted: usize,
     /// `Some` while queued or granted-but-unobserved.
     key: Option<WaitKey>,

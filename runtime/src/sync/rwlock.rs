@@ -36,7 +36,9 @@ const MAX_READERS: usize = (u32::MAX >> 3) as usize;
 /// });
 /// ```
 pub struct RwLock<T: ?Sized> {
+    /// `MAX_READERS` permits: a reader holds one, a writer all of them.
     permits: Permits,
+    /// Read through read guards (one permit each), written through the write guard (all).
     data: UnsafeCell<T>,
 }
 
@@ -153,6 +155,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 /// Shared access to an [`RwLock`]'s data; released on drop.
 #[must_use = "dropping the guard releases the lock at once"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
+    /// The lock whose one permit this guard holds.
     lock: &'a RwLock<T>,
 }
 
@@ -180,6 +183,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 /// Exclusive access to an [`RwLock`]'s data; released on drop.
 #[must_use = "dropping the guard releases the lock at once"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    /// The lock whose every permit this guard holds.
     lock: &'a RwLock<T>,
 }
 

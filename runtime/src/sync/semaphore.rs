@@ -48,6 +48,7 @@ use std::sync::Arc;
 /// });
 /// ```
 pub struct Semaphore {
+    /// The counter and its waiters (atomic fast path, waiter list under a lock).
     permits: Permits,
 }
 
@@ -112,7 +113,9 @@ impl Semaphore {
         self.acquire_many(1).await
     }
 
-    /// Waits for `n` permits at once (`n == 0` resolves at once).
+    /// Waits for `n` permits at once (`n == 0` resolves at once). A request for more
+    /// permits than the semaphore will ever hold waits forever (and holds back the waiters
+    /// behind it): the semaphore does not know its total.
     ///
     /// # Panics
     /// If `n` exceeds [`Semaphore::MAX_PERMITS`].
@@ -226,7 +229,9 @@ impl fmt::Debug for Semaphore {
 /// Permits borrowed from a [`Semaphore`]; dropping it gives them back.
 #[must_use = "dropping the permit gives it back at once"]
 pub struct SemaphorePermit<'a> {
+    /// Where the permits go back to.
     sem: &'a Semaphore,
+    /// How many are held (0 after `forget`).
     n: usize,
 }
 
@@ -265,7 +270,9 @@ impl fmt::Debug for SemaphorePermit<'_> {
 /// A permit that owns an `Arc` of its [`Semaphore`]; dropping it gives the permit back.
 #[must_use = "dropping the permit gives it back at once"]
 pub struct OwnedSemaphorePermit {
+    /// Where the permits go back to.
     sem: Arc<Semaphore>,
+    /// How many are held (0 after `forget`).
     n: usize,
 }
 

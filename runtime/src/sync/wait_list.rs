@@ -27,6 +27,9 @@
 //!    the primitive whether a grant was lost with it, so the primitive passes it on. This is
 //!    what makes every primitive cancellation-safe.
 //!
+//! The slab keeps the high-water mark of simultaneous waiters allocated (freed slots are
+//! reused, never returned), so steady waiting allocates nothing.
+//!
 //! # Invariants
 //!
 //! - A [`WaitKey`] is not `Clone`: exactly one future owns each entry, and [`WaitList::remove`]

@@ -164,10 +164,12 @@ pub(crate) enum TryGet {
 
 /// The shared state; see the module documentation.
 pub(crate) struct Core<S: Store> {
+    /// Everything, under one lock (a leaf: nothing else is locked under it).
     state: Mutex<State<S>>,
 }
 
 struct State<S: Store> {
+    /// The queued items, in the order the store hands them out.
     items: S,
     /// 0: unbounded.
     maxsize: usize,
@@ -181,8 +183,11 @@ struct State<S: Store> {
     shut_down: bool,
     /// An immediate shutdown emptied the store and voided the reservations.
     drained: bool,
+    /// Tasks waiting in `get` (invariant 2).
     getters: WaitList<(), GetGrant>,
+    /// Tasks waiting in `put`, each with its item until admitted (invariant 3).
     putters: WaitList<Option<S::Item>, PutGrant>,
+    /// Tasks waiting in `join` for `unfinished` to reach 0.
     joiners: WaitList<(), ()>,
 }
 
@@ -510,8 +515,11 @@ impl<S: Store> fmt::Debug for Core<S> {
 /// Waits to put an item.
 #[must_use = "futures do nothing unless polled"]
 pub(crate) struct Put<'a, S: Store> {
+    /// The queue put into.
     core: &'a Core<S>,
+    /// The item, until it is admitted or handed to the putters' line.
     item: Option<S::Item>,
+    /// `Some` while in the putters' line.
     key: Option<WaitKey>,
 }
 
@@ -546,7 +554,9 @@ impl<S: Store> Drop for Put<'_, S> {
 /// Waits to get an item.
 #[must_use = "futures do nothing unless polled"]
 pub(crate) struct Get<'a, S: Store> {
+    /// The queue taken from.
     core: &'a Core<S>,
+    /// `Some` while in the getters' line (queued, or promised an item).
     key: Option<WaitKey>,
 }
 
@@ -575,7 +585,9 @@ impl<S: Store> Drop for Get<'_, S> {
 /// Waits until every item put was marked done.
 #[must_use = "futures do nothing unless polled"]
 pub(crate) struct Join<'a, S: Store> {
+    /// The queue joined.
     core: &'a Core<S>,
+    /// `Some` while in the joiners' line.
     key: Option<WaitKey>,
 }
 

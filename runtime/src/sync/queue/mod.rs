@@ -257,6 +257,7 @@ macro_rules! queue_methods {
 /// assert_eq!(q.get_nowait(), Err(TryGetError::ShutDown));
 /// ```
 pub struct Queue<T> {
+    /// The shared queue machinery, with a FIFO store.
     core: Core<Fifo<T>>,
 }
 
@@ -273,6 +274,7 @@ queue_methods!(Queue);
 /// assert_eq!(q.get_nowait(), Ok(2));
 /// ```
 pub struct LifoQueue<T> {
+    /// The shared queue machinery, with a LIFO store.
     core: Core<Lifo<T>>,
 }
 
@@ -291,6 +293,7 @@ queue_methods!(LifoQueue);
 /// });
 /// ```
 pub struct PriorityQueue<T: Ord> {
+    /// The shared queue machinery, with a min-heap store.
     core: Core<Priority<T>>,
 }
 

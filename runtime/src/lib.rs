@@ -11,6 +11,7 @@
 //! | [`blocking`] | the blocking pool behind [`to_thread`] and [`task::spawn_blocking`] |
 //! | [`runtime`] | [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder), [`Handle`](runtime::Handle) |
 //! | [`cancel`] | the cancel-state tree that cancel scopes and task groups use |
+//! | [`sync`] | async locks, events, semaphores, barriers, queues and channels |
 //!
 //! ```
 //! let rt = arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
@@ -37,6 +38,7 @@ mod loom_tests;
 mod park;
 pub mod runtime;
 mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 

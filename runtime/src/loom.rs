@@ -11,7 +11,7 @@ pub(crate) mod std_impl {
         pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
         pub(crate) mod atomic {
-            pub(crate) use std::sync::atomic::{AtomicUsize, Ordering, fence};
+            pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
         }
     }
 
@@ -46,7 +46,7 @@ pub(crate) mod sync {
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
+        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
     }
 }
 

@@ -1,0 +1,237 @@
+//! `sync::mpsc`: many producers on every flavour (every value delivered once, each
+//! producer's values in order), bounded back-pressure, closing from either side, and
+//! cancellation safety of `send` and `recv`.
+
+mod support;
+mod sync_support;
+
+use arbor_runtime::spawn;
+use arbor_runtime::sync::mpsc::{self, TryRecvError, TrySendError};
+use std::sync::Arc;
+use std::task::Poll;
+use support::Counters;
+use sync_support::{CountingWaker, manual, poll_noop};
+
+/// arbor's cooperative budget: units of progress a task makes per poll (`coop::TASK_BUDGET`).
+const BUDGET: usize = 128;
+
+const PRODUCERS: u32 = 8;
+const PER_PRODUCER: u32 = 200;
+
+rt_test! {
+    fn many_producers_each_in_order(rt: &Runtime) {
+        let per_producer = rt.block_on(async {
+            let (tx, mut rx) = mpsc::channel(4);
+            for p in 0..PRODUCERS {
+                let tx = tx.clone();
+                // Detached: the receiver's `None` says every producer is done.
+                drop(spawn(async move {
+                    for i in 0..PER_PRODUCER {
+                        tx.send((p, i)).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            let mut per_producer = vec![Vec::new(); PRODUCERS as usize];
+            while let Some((p, i)) = rx.recv().await {
+                assert!(rx.len() <= 4);
+                per_producer[p as usize].push(i);
+            }
+            per_producer
+        });
+        for got in per_producer {
+            assert_eq!(got, (0..PER_PRODUCER).collect::<Vec<_>>());
+        }
+    }
+}
+
+rt_test! {
+    fn unbounded_many_producers(rt: &Runtime) {
+        let total = rt.block_on(async {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let producers: Vec<_> = (0..PRODUCERS)
+                .map(|_| {
+                    let tx = tx.clone();
+                    spawn(async move {
+                        for i in 0..PER_PRODUCER {
+                            tx.send(u64::from(i)).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            for p in producers {
+                p.await.unwrap();
+            }
+            let mut total = 0;
+            while let Some(v) = rx.recv().await {
+                total += v;
+            }
+            total
+        });
+        assert_eq!(total, u64::from(PRODUCERS) * u64::from(PER_PRODUCER * (PER_PRODUCER - 1) / 2));
+    }
+}
+
+rt_test! {
+    fn dropping_the_receiver_fails_blocked_senders(rt: &Runtime) {
+        rt.block_on(async {
+            let (tx, rx) = mpsc::channel(1);
+            tx.send(0).await.unwrap();
+            let blocked = spawn(async move { tx.send(1).await.map_err(|e| e.0) });
+            for _ in 0..10 {
+                arbor_runtime::yield_now().await;
+            }
+            drop(rx);
+            assert_eq!(blocked.await.unwrap(), Err(1));
+        });
+    }
+}
+
+rt_test! {
+    fn draining_a_full_buffer_still_yields(rt: &Runtime) {
+        const VALUES: usize = 5_000;
+        let counters = Counters::new();
+        let c = counters.clone();
+        let got = rt.block_on(async move {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            for i in 0..VALUES {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            spawn(c.wrap(async move {
+                let mut got = 0;
+                while rx.recv().await.is_some() {
+                    got += 1;
+                }
+                got
+            }))
+            .await
+            .unwrap()
+        });
+        assert_eq!(got, VALUES);
+        assert!(counters.polls() >= VALUES / BUDGET, "polls: {}", counters.polls());
+    }
+}
+
+#[test]
+fn try_send_try_recv_and_close() {
+    let (tx, mut rx) = mpsc::channel(2);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+    rx.close();
+    assert!(tx.is_closed());
+    assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    assert_eq!(rx.try_recv(), Ok(1), "buffered values survive close");
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn recv_returns_none_once_senders_are_gone_and_the_buffer_is_empty() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let tx2 = tx.clone();
+    tx.send(1).unwrap();
+    drop(tx);
+    assert!(!tx2.is_closed());
+    let w = CountingWaker::new();
+    {
+        let mut recv = manual(rx.recv());
+        assert_eq!(w.poll(recv.as_mut()), Poll::Ready(Some(1)));
+    }
+    {
+        let mut recv = manual(rx.recv());
+        assert!(w.poll(recv.as_mut()).is_pending(), "one sender is left");
+        drop(tx2);
+        assert_eq!(w.wakes(), 1);
+        assert_eq!(w.poll(recv.as_mut()), Poll::Ready(None));
+    }
+}
+
+#[test]
+fn a_recv_dropped_after_a_value_arrived_leaves_it_for_the_next_recv() {
+    let (tx, mut rx) = mpsc::channel(1);
+    let w = CountingWaker::new();
+    {
+        let mut recv = manual(rx.recv());
+        assert!(w.poll(recv.as_mut()).is_pending());
+        tx.try_send("v").unwrap();
+        assert_eq!(w.wakes(), 1);
+        // Dropped before it observed the value.
+    }
+    let mut recv = manual(rx.recv());
+    assert_eq!(poll_noop(recv.as_mut()), Poll::Ready(Some("v")));
+    drop(recv);
+    // The same through try_recv.
+    {
+        let mut recv = manual(rx.recv());
+        assert!(poll_noop(recv.as_mut()).is_pending());
+    }
+    tx.try_send("w").unwrap();
+    assert_eq!(rx.try_recv(), Ok("w"));
+}
+
+#[test]
+fn a_send_dropped_while_waiting_did_not_send_and_one_admitted_did() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+    let mut first = manual(tx.send(1));
+    let mut second = manual(tx.send(2));
+    assert!(w1.poll(first.as_mut()).is_pending());
+    assert!(w2.poll(second.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(w1.wakes(), 1, "the first sender's value went in");
+    drop(first); // admitted, never observed: the value stays
+    drop(second); // still waiting: its value was never sent
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn receiver_drop_drops_buffered_values_once() {
+    let value = Arc::new(());
+    let (tx, rx) = mpsc::channel(2);
+    tx.try_send(value.clone()).unwrap();
+    assert_eq!(Arc::strong_count(&value), 2);
+    drop(rx);
+    assert_eq!(Arc::strong_count(&value), 1);
+    assert!(tx.is_closed());
+}
+
+#[test]
+fn a_channel_that_carries_its_own_sender_can_be_dropped() {
+    // The last sender is dropped while the buffer is drained: no deadlock.
+    struct Carrier(
+        #[expect(dead_code, reason = "held for its drop")] mpsc::UnboundedSender<Carrier>,
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    tx.send(Carrier(tx.clone())).unwrap();
+    drop(tx);
+    drop(rx);
+}
+
+#[test]
+#[should_panic(expected = "the capacity must be at least 1")]
+fn zero_capacity_panics_with_a_clear_message() {
+    let _ = mpsc::channel::<()>(0);
+}
+
+#[test]
+fn the_receiver_is_a_stream() {
+    use futures_core::Stream;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tx.send(3).unwrap();
+    drop(tx);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert_eq!(
+        std::pin::Pin::new(&mut rx).poll_next(&mut cx),
+        Poll::Ready(Some(3))
+    );
+    assert_eq!(
+        std::pin::Pin::new(&mut rx).poll_next(&mut cx),
+        Poll::Ready(None)
+    );
+}

@@ -1,0 +1,174 @@
+//! `sync::Semaphore`: the permit bound holds under contention on every flavour, waiters are
+//! served in FIFO order (a large request is not starved), and dropped waiters give back
+//! what they were assigned.
+
+mod support;
+mod sync_support;
+
+use arbor_runtime::sync::{Event, Semaphore};
+use arbor_runtime::{spawn, yield_now};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::Poll;
+use sync_support::{CountingWaker, manual, poll_noop, report_queued};
+
+const LIMIT: usize = 3;
+const TASKS: usize = 64;
+
+rt_test! {
+    fn at_most_limit_tasks_hold_a_permit(rt: &Runtime) {
+        let (max_seen, ran, left) = rt.block_on(async {
+            let sem = Arc::new(Semaphore::new(LIMIT));
+            let inside = Arc::new(AtomicUsize::new(0));
+            let max_seen = Arc::new(AtomicUsize::new(0));
+            let ran = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (sem, inside, max_seen, ran) =
+                        (sem.clone(), inside.clone(), max_seen.clone(), ran.clone());
+                    spawn(async move {
+                        let _permit = sem.acquire().await;
+                        let now = inside.fetch_add(1, SeqCst) + 1;
+                        max_seen.fetch_max(now, SeqCst);
+                        yield_now().await;
+                        inside.fetch_sub(1, SeqCst);
+                        ran.fetch_add(1, SeqCst);
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            (max_seen.load(SeqCst), ran.load(SeqCst), sem.available_permits())
+        });
+        assert!(max_seen <= LIMIT, "{max_seen} tasks held a permit at once");
+        assert_eq!(ran, TASKS);
+        assert_eq!(left, LIMIT, "every permit came back");
+    }
+}
+
+rt_test! {
+    fn waiters_are_served_in_fifo_order(rt: &Runtime) {
+        let order = rt.block_on(async {
+            let sem = Arc::new(Semaphore::new(0));
+            let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for i in 0..12usize {
+                let queued = Arc::new(Event::new());
+                let (sem, order) = (sem.clone(), order.clone());
+                // Odd tasks ask for two permits: they are not overtaken by later small asks.
+                let n = 1 + i % 2;
+                tasks.push(spawn(report_queued(
+                    async move {
+                        let permit = sem.acquire_many(n).await;
+                        order.lock().unwrap().push(i);
+                        drop(permit);
+                    },
+                    queued.clone(),
+                )));
+                queued.wait().await;
+            }
+            sem.add_permits(2);
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(sem.available_permits(), 2);
+            order.lock().unwrap().clone()
+        });
+        assert_eq!(order, (0..12).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn try_acquire_does_not_barge_past_waiters() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire_many(1).unwrap();
+    let mut big = manual(sem.acquire_many(2));
+    assert!(poll_noop(big.as_mut()).is_pending());
+    drop(held);
+    // One permit is free but assigned to the queued request: a newcomer may not take it.
+    assert_eq!(sem.available_permits(), 0);
+    assert!(sem.try_acquire().is_err());
+    sem.add_permits(1);
+    let permit = match poll_noop(big.as_mut()) {
+        Poll::Ready(p) => p,
+        Poll::Pending => panic!("two permits were released to the waiter"),
+    };
+    assert_eq!(permit.num_permits(), 2);
+    drop(permit);
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[test]
+fn a_granted_waiter_dropped_before_observing_passes_the_permit_on() {
+    let sem = Semaphore::new(0);
+    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+    let mut first = manual(sem.acquire());
+    let mut second = manual(sem.acquire());
+    assert!(w1.poll(first.as_mut()).is_pending());
+    assert!(w2.poll(second.as_mut()).is_pending());
+    sem.add_permits(1);
+    assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+    drop(first);
+    assert_eq!(w2.wakes(), 1, "the permit moved on");
+    let permit = match w2.poll(second.as_mut()) {
+        Poll::Ready(p) => p,
+        Poll::Pending => panic!("the second waiter has the permit"),
+    };
+    assert_eq!(sem.available_permits(), 0);
+    drop(permit);
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn a_partly_served_waiter_dropped_gives_back_its_part() {
+    let sem = Semaphore::new(1);
+    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+    let mut big = manual(sem.acquire_many(3)); // takes the 1 available, waits for 2 more
+    let mut small = manual(sem.acquire());
+    assert!(w1.poll(big.as_mut()).is_pending());
+    assert!(w2.poll(small.as_mut()).is_pending());
+    assert_eq!(sem.available_permits(), 0);
+    sem.add_permits(1); // the big request now holds 2 of 3
+    assert_eq!((w1.wakes(), w2.wakes()), (0, 0));
+    drop(big);
+    // Its 2 permits: 1 to the small request, 1 back to the semaphore.
+    assert_eq!(w2.wakes(), 1);
+    assert_eq!(sem.available_permits(), 1);
+    let permit = match w2.poll(small.as_mut()) {
+        Poll::Ready(p) => p,
+        Poll::Pending => panic!("the small request was served"),
+    };
+    drop(permit);
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[test]
+fn forget_owned_and_zero_permits() {
+    let sem = Arc::new(Semaphore::new(2));
+    sem.try_acquire().unwrap().forget();
+    assert_eq!(sem.available_permits(), 1);
+    let owned = sem.clone().try_acquire_owned().unwrap();
+    assert_eq!(owned.num_permits(), 1);
+    assert!(sem.clone().try_acquire_owned().is_err());
+    drop(owned);
+    assert_eq!(sem.available_permits(), 1);
+    let mut none = manual(sem.acquire_many(0));
+    assert!(
+        poll_noop(none.as_mut()).is_ready(),
+        "zero permits resolve at once"
+    );
+}
+
+#[test]
+#[should_panic(expected = "a semaphore holds at most")]
+fn too_many_permits_panics_with_a_clear_message() {
+    Semaphore::new(Semaphore::MAX_PERMITS + 1);
+}
+
+#[test]
+#[should_panic(expected = "too many were added")]
+fn adding_past_the_maximum_panics() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    sem.add_permits(1);
+}

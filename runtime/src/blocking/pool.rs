@@ -228,29 +228,49 @@ impl Spawner {
             state.num_notify += 1;
             inner.condvar.notify_one();
         } else if state.num_threads < inner.thread_cap {
+            // Reserve the thread under the lock, start it outside: starting a thread takes
+            // tens of microseconds, during which the lock would stall every other spawn
+            // and every pool thread looking for its next call.
             let id = state.next_id;
             state.next_id += 1;
-            let mut builder = std::thread::Builder::new().name(inner.thread_name.to_string());
-            if let Some(size) = inner.stack_size {
-                builder = builder.stack_size(size);
-            }
-            let pool = inner.clone();
+            state.num_threads += 1;
             let handle = state.handle.clone();
-            match builder.spawn(move || pool.run(id, handle)) {
-                Ok(thread) => {
-                    state.num_threads += 1;
-                    state.threads.insert(id, thread);
-                }
-                Err(err) => {
-                    // The call stays queued; a busy thread will pick it up. With no thread
-                    // at all it would wait forever, so report it instead.
-                    if state.num_threads == 0 {
-                        let task = state.queue.pop_back();
-                        drop(state);
-                        tracing::error!(%err, "arbor: failed to start a blocking thread");
-                        if let Some(task) = task {
-                            task.shutdown();
-                        }
+            drop(state);
+            self.start_thread(id, handle);
+        }
+    }
+
+    fn start_thread(&self, id: usize, handle: Option<scheduler::Handle>) {
+        let inner = &self.inner;
+        let mut builder = std::thread::Builder::new().name(inner.thread_name.to_string());
+        if let Some(size) = inner.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let pool = inner.clone();
+        let started = builder.spawn(move || pool.run(id, handle));
+        let mut state = inner.lock();
+        match started {
+            Ok(thread) if state.shutdown => {
+                // Shutdown took the thread list meanwhile: the thread sees the flag and
+                // exits at once; wait for it here instead.
+                drop(state);
+                let _ = thread.join();
+            }
+            Ok(thread) => {
+                // A thread that already exited (keep-alive) found no entry to remove; its
+                // handle is joined (at once) at shutdown.
+                state.threads.insert(id, thread);
+            }
+            Err(err) => {
+                state.num_threads -= 1;
+                // The call stays queued; a busy thread will pick it up. With no thread at
+                // all it would wait forever, so report it instead.
+                if state.num_threads == 0 {
+                    let task = state.queue.pop_back();
+                    drop(state);
+                    tracing::error!(%err, "arbor: failed to start a blocking thread");
+                    if let Some(task) = task {
+                        task.shutdown();
                     }
                 }
             }

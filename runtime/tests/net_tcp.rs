@@ -344,3 +344,38 @@ rt_test! {
         });
     }
 }
+
+rt_test! {
+    fn a_cancelled_accept_leaves_the_listener_usable(rt: &Runtime) {
+        rt.block_on(async {
+            let listener = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = listener.local_addr().unwrap();
+            // Accepts that wait, then are dropped before any connection arrives.
+            for _ in 0..3 {
+                let l = listener.clone();
+                let waiting = spawn(async move { l.accept().await.map(|_| ()) });
+                arbor_runtime::yield_now().await;
+                waiting.cancel();
+                assert!(waiting.await.unwrap_err().is_cancelled());
+            }
+            let accept = spawn(async move { listener.accept().await.map(|(_, peer)| peer) });
+            let client = TcpStream::connect(addr).await.unwrap();
+            assert_eq!(accept.await.unwrap().unwrap(), client.local_addr().unwrap());
+        });
+    }
+}
+
+#[test]
+fn net_types_are_send_sync_unpin() {
+    fn check<T: Send + Sync + Unpin>() {}
+    check::<TcpListener>();
+    check::<TcpStream>();
+    check::<arbor_runtime::net::tcp::OwnedReadHalf>();
+    check::<arbor_runtime::net::tcp::OwnedWriteHalf>();
+    check::<arbor_runtime::net::tcp::ReadHalf<'_>>();
+    check::<arbor_runtime::net::UdpSocket>();
+    check::<arbor_runtime::net::UnixListener>();
+    check::<arbor_runtime::net::UnixStream>();
+    check::<arbor_runtime::net::UnixDatagram>();
+    check::<arbor_runtime::net::unix::OwnedWriteHalf>();
+}

@@ -162,3 +162,34 @@ rt_test! {
         });
     }
 }
+
+/// Bytes queued for the reader of the coop test: it reads them one at a time, so each read
+/// is ready at once, and far more reads than one poll's budget.
+const QUEUED: usize = 4096;
+
+rt_test! {
+    fn a_reader_of_an_always_ready_socket_lets_other_tasks_run(rt: &Runtime) {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        rt.block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            b.write_all(&[1; QUEUED]).await.unwrap();
+            let sibling_ran = Arc::new(AtomicBool::new(false));
+            let flag = sibling_ran.clone();
+            let reader = spawn(async move {
+                // Spawned from this task, the sibling can only run when this task yields.
+                let sibling = spawn(async move { flag.store(true, SeqCst) });
+                let mut byte = [0; 1];
+                let mut saw_sibling = false;
+                for _ in 0..QUEUED {
+                    a.read_exact(&mut byte).await.unwrap();
+                    saw_sibling |= sibling_ran.load(SeqCst);
+                }
+                sibling.await.unwrap();
+                saw_sibling
+            });
+            assert!(reader.await.unwrap(), "the reader never yielded to its sibling");
+            drop(b);
+        });
+    }
+}

@@ -235,6 +235,9 @@ impl ScheduledIo {
     /// unless readiness was reported again since `event` (the tick moved).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent, direction: Direction) {
         let bit = direction.bit() & event.ready;
+        // Orderings: the word carries no data of its own (the waker hand-off is ordered by
+        // the `waiters` lock); Acquire/AcqRel keep each step ordered with the syscalls
+        // around it, which is all the protocol needs.
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             if current >> TICK_SHIFT != event.tick || current & bit == 0 {
@@ -255,6 +258,8 @@ impl ScheduledIo {
     /// Dispatcher step 1: records that the OS reported `ready` (`READABLE` / `WRITABLE`
     /// bits) and bumps the tick.
     pub(crate) fn set_readiness(&self, ready: usize) {
+        // AcqRel: released to the operation's Acquire load in `ready`/`register` (see the
+        // ordering note on `clear_readiness`).
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             let tick = (current >> TICK_SHIFT).wrapping_add(1);

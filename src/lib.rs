@@ -18,6 +18,8 @@
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `Barrier` | [`sync::Mutex`], [`sync::Event`], [`sync::Condvar`], [`sync::Semaphore`], [`sync::Barrier`] (+ [`sync::RwLock`]) |
 //! | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | [`sync::Queue`], [`sync::LifoQueue`], [`sync::PriorityQueue`] |
 //! | a `Future` resolved by another task; a channel | [`sync::oneshot`], [`sync::mpsc`] |
+//! | `await open_connection(host, port)` | [`net::TcpStream::connect((host, port)).await`](net::TcpStream::connect) |
+//! | `await start_server(cb, host, port)` | [`net::TcpListener::bind((host, port)).await`](net::TcpListener::bind), then `accept()` in a loop |
 //!
 //! ```
 //! let answer = arbor::run(async {
@@ -127,6 +129,41 @@ pub use arbor_macros::test;
 /// [`Handle`](runtime::Handle).
 pub mod runtime {
     pub use arbor_runtime::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+}
+
+/// Networking: TCP, UDP and Unix domain sockets on the runtime's IO reactor
+/// (asyncio's `open_connection`, `start_server`, `create_datagram_endpoint`).
+///
+/// Streams have inherent async `read`, `read_exact`, `write`, `write_all`, `flush` and
+/// `shutdown`, implement `futures_io::{AsyncRead, AsyncWrite}`, and split into halves
+/// for two tasks (`into_split`). Host names resolve off the workers. Errors are
+/// `io::Error`s, never panics.
+///
+/// ```
+/// use arbor::net::{TcpListener, TcpStream};
+///
+/// arbor::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let server = arbor::spawn(async move {
+///         let (mut conn, _peer) = listener.accept().await?;
+///         let mut buf = [0; 4];
+///         conn.read_exact(&mut buf).await?;
+///         conn.write_all(&buf).await?;
+///         std::io::Result::Ok(())
+///     });
+///     let mut client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     let mut reply = [0; 4];
+///     client.read_exact(&mut reply).await?;
+///     assert_eq!(&reply, b"ping");
+///     server.await.unwrap()
+/// })
+/// .unwrap();
+/// ```
+#[cfg(unix)]
+pub mod net {
+    pub use arbor_runtime::net::*;
 }
 
 /// Tasks: spawning with options, blocking calls, ids.

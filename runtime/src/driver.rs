@@ -154,11 +154,12 @@ impl Driver {
         true
     }
 
-    /// Runtime shutdown: timers stop and their owners are woken.
+    /// Runtime shutdown: timers stop, IO resources fail; their owners are woken.
     pub(crate) fn shutdown(&self) {
         let mut core = self.lock();
         self.time.shutdown(&mut core.time);
         drop(core);
+        self.io.shutdown();
         self.unpark();
     }
 }

@@ -12,6 +12,8 @@
 //! | [`runtime`] | [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder), [`Handle`](runtime::Handle) |
 //! | [`cancel`] | the cancel-state tree that cancel scopes and task groups use |
 //! | [`sync`] | async locks, events, semaphores, barriers, queues and channels |
+//! | `io` | the IO reactor (`polling`): registrations, readiness, wake-ups |
+//! | [`net`] | TCP, UDP and Unix sockets on the reactor |
 //!
 //! ```
 //! let rt = arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
@@ -35,6 +37,8 @@ mod io;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(unix)]
+pub mod net;
 mod park;
 pub mod runtime;
 mod scheduler;

@@ -37,6 +37,7 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -81,6 +82,20 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
     /// Sleeps for `d` on the runtime's timer.
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+    /// The runtime's TCP listener and stream types, for `tcp_echo`.
+    type Listener: Send + Sync + 'static;
+    type Stream: Send + 'static;
+    /// Binds a listener to a free loopback port; returns it and its address.
+    fn tcp_bind(&self) -> impl Future<Output = (Self::Listener, SocketAddr)> + Send;
+    /// Accepts one connection.
+    fn tcp_accept(listener: &Self::Listener) -> impl Future<Output = Self::Stream> + Send;
+    /// Connects to `addr`, with `TCP_NODELAY` set (as on accepted streams).
+    fn tcp_connect(addr: SocketAddr) -> impl Future<Output = Self::Stream> + Send;
+    /// Writes all of `buf`.
+    fn write_all(stream: &mut Self::Stream, buf: &[u8]) -> impl Future<Output = ()> + Send;
+    /// Fills `buf`.
+    fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) -> impl Future<Output = ()> + Send;
 }
 
 /// A closure for a blocking pool.
@@ -148,6 +163,29 @@ impl Spawner for ArborSpawner {
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         arbor::sleep(d)
     }
+    type Listener = arbor::net::TcpListener;
+    type Stream = arbor::net::TcpStream;
+    async fn tcp_bind(&self) -> (Self::Listener, SocketAddr) {
+        let listener = arbor::net::TcpListener::bind(LOOPBACK).await.expect("bind");
+        let addr = listener.local_addr().expect("local_addr");
+        (listener, addr)
+    }
+    async fn tcp_accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn tcp_connect(addr: SocketAddr) -> Self::Stream {
+        let stream = arbor::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn write_all(stream: &mut Self::Stream, buf: &[u8]) {
+        stream.write_all(buf).await.expect("write");
+    }
+    async fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) {
+        stream.read_exact(buf).await.expect("read");
+    }
 }
 
 // ====== tokio (multi-thread runtime) ====================================================
@@ -188,6 +226,33 @@ impl Spawner for TokioSpawner {
     }
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(d)
+    }
+    type Listener = tokio::net::TcpListener;
+    type Stream = tokio::net::TcpStream;
+    async fn tcp_bind(&self) -> (Self::Listener, SocketAddr) {
+        let listener = tokio::net::TcpListener::bind(LOOPBACK).await.expect("bind");
+        let addr = listener.local_addr().expect("local_addr");
+        (listener, addr)
+    }
+    async fn tcp_accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn tcp_connect(addr: SocketAddr) -> Self::Stream {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn write_all(stream: &mut Self::Stream, buf: &[u8]) {
+        tokio::io::AsyncWriteExt::write_all(stream, buf)
+            .await
+            .expect("write");
+    }
+    async fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) {
+        tokio::io::AsyncReadExt::read_exact(stream, buf)
+            .await
+            .expect("read");
     }
 }
 
@@ -254,6 +319,33 @@ impl Spawner for SmolSpawner {
     }
     async fn sleep(d: Duration) {
         smol::Timer::after(d).await;
+    }
+    type Listener = smol::net::TcpListener;
+    type Stream = smol::net::TcpStream;
+    async fn tcp_bind(&self) -> (Self::Listener, SocketAddr) {
+        let listener = smol::net::TcpListener::bind(LOOPBACK).await.expect("bind");
+        let addr = listener.local_addr().expect("local_addr");
+        (listener, addr)
+    }
+    async fn tcp_accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn tcp_connect(addr: SocketAddr) -> Self::Stream {
+        let stream = smol::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn write_all(stream: &mut Self::Stream, buf: &[u8]) {
+        smol::io::AsyncWriteExt::write_all(stream, buf)
+            .await
+            .expect("write");
+    }
+    async fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) {
+        smol::io::AsyncReadExt::read_exact(stream, buf)
+            .await
+            .expect("read");
     }
 }
 
@@ -452,6 +544,52 @@ impl Workload for TimerFanout {
     }
 }
 
+/// Where `tcp_echo` listens: loopback, a port the OS picks.
+const LOOPBACK: &str = "127.0.0.1:0";
+/// `tcp_echo`: concurrent connections, round trips per connection, bytes per message.
+const ECHO_CONNECTIONS: usize = 64;
+const ECHO_ROUNDS: usize = 100;
+const ECHO_MESSAGE: usize = 64;
+
+/// 64 loopback connections, each making 100 round trips of a 64-byte message through an
+/// echo server (a task per connection) on the same runtime. An op is one round trip; the
+/// round includes binding, connecting and accepting (64 of each, next to 6400 round trips).
+struct TcpEcho;
+impl Workload for TcpEcho {
+    const NAME: &'static str = "tcp_echo";
+    const OPS: usize = ECHO_CONNECTIONS * ECHO_ROUNDS;
+    async fn run<S: Spawner>(sp: S) {
+        let (listener, addr) = sp.tcp_bind().await;
+        let inner = sp.clone();
+        let server = sp.spawn(async move {
+            let echo = |mut stream: S::Stream| async move {
+                let mut buf = [0; ECHO_MESSAGE];
+                for _ in 0..ECHO_ROUNDS {
+                    S::read_exact(&mut stream, &mut buf).await;
+                    S::write_all(&mut stream, &buf).await;
+                }
+            };
+            let mut conns = Vec::with_capacity(ECHO_CONNECTIONS);
+            for _ in 0..ECHO_CONNECTIONS {
+                conns.push(inner.spawn(echo(S::tcp_accept(&listener).await)));
+            }
+            join_all(conns).await;
+        });
+        let client = |i: usize| async move {
+            let mut stream = S::tcp_connect(addr).await;
+            let msg = [i as u8; ECHO_MESSAGE];
+            let mut back = [0; ECHO_MESSAGE];
+            for _ in 0..ECHO_ROUNDS {
+                S::write_all(&mut stream, &msg).await;
+                S::read_exact(&mut stream, &mut back).await;
+            }
+            assert_eq!(back, msg, "the echo came back wrong");
+        };
+        join_all((0..ECHO_CONNECTIONS).map(|i| sp.spawn(client(i)))).await;
+        server.await;
+    }
+}
+
 /// A workload as the driver sees it: its name, and how to measure it on all runtimes
 /// (ns/op for arbor, tokio and smol, in the order of [`RUNTIMES`]).
 type Entry = (&'static str, fn(&Config) -> [f64; 3]);
@@ -461,12 +599,13 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 7] = [
+const WORKLOADS: [Entry; 8] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
     entry::<PingPong>(),
     entry::<ChainedSpawn>(),
+    entry::<TcpEcho>(),
     entry::<Blocking>(),
     entry::<TimerFanout>(),
 ];

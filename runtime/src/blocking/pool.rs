@@ -280,6 +280,7 @@ impl Spawner {
 
 impl Inner {
     fn run(self: Arc<Inner>, id: usize, handle: Option<scheduler::Handle>) {
+        let runtime = handle.clone();
         let _enter = handle.map(context::set_handle);
         let mut state = self.lock();
         'work: loop {
@@ -292,6 +293,13 @@ impl Inner {
                 break;
             }
             state.num_idle += 1;
+            if state.num_idle == state.num_threads {
+                // The pool just went idle: a paused clock may jump now (virtual time waits
+                // while blocking calls run), so the scheduler must look again.
+                if let Some(runtime) = &runtime {
+                    runtime.blocking_pool_idle();
+                }
+            }
             loop {
                 let (guard, wait) = self
                     .condvar

@@ -189,6 +189,13 @@ impl Handle {
     pub fn num_alive_tasks(&self) -> usize {
         self.inner.num_alive_tasks()
     }
+
+    /// How many times the runtime's IO poller has returned from a wait: a test hook, to
+    /// check that an idle runtime sleeps instead of spinning. Not a stable API.
+    #[doc(hidden)]
+    pub fn io_poll_count(&self) -> usize {
+        self.inner.driver().io.poll_count()
+    }
 }
 
 impl fmt::Debug for Handle {

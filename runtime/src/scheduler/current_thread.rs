@@ -98,6 +98,11 @@ impl Handle {
         task
     }
 
+    /// Wakes the thread driving the scheduler, if it is parked.
+    pub(crate) fn unpark(&self) {
+        self.shared.unpark.unpark();
+    }
+
     fn take_core(&self) -> Option<Box<Core>> {
         self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
     }

@@ -44,6 +44,16 @@ impl Handle {
         }
     }
 
+    /// The blocking pool has no call left: with a paused clock, the current-thread
+    /// scheduler may be parked waiting for exactly that before it jumps to the next timer.
+    pub(crate) fn blocking_pool_idle(&self) {
+        if let Handle::CurrentThread(h) = self {
+            if h.shared.driver.clock.is_paused() {
+                h.unpark();
+            }
+        }
+    }
+
     pub(crate) fn blocking_spawner(&self) -> &blocking::Spawner {
         match self {
             Handle::MultiThread(h) => &h.blocking,

@@ -150,17 +150,31 @@ impl<T: Future, S> Core<T, S> {
         })
     }
 
-    /// Replaces the stage; the old value is moved out first and dropped last, so a panic in
-    /// its destructor leaves the stage consistent.
+    /// Replaces the stage. The old value is dropped *in place*: a future that was polled is
+    /// pinned, and must not move before its destructor runs (a future that borrows its own
+    /// locals would read freed memory). If that destructor panics, the new stage is still
+    /// written (by a drop guard), so the stage stays consistent and is never dropped twice.
     ///
     /// # Safety
     /// The caller owns the stage (see the module header).
     pub(crate) unsafe fn set_stage(&self, stage: Stage<T>) {
-        // SAFETY: the caller owns the stage.
-        let old = self
-            .stage
-            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, stage) });
-        drop(old);
+        /// Writes the new stage over the dropped one, on return and on unwind alike.
+        struct WriteOnDrop<T: Future>(*mut Stage<T>, Option<Stage<T>>);
+        impl<T: Future> Drop for WriteOnDrop<T> {
+            fn drop(&mut self) {
+                if let Some(stage) = self.1.take() {
+                    // SAFETY: the old stage was dropped in place (or is being unwound out
+                    // of); `ptr::write` does not drop it again.
+                    unsafe { std::ptr::write(self.0, stage) };
+                }
+            }
+        }
+        self.stage.with_mut(|ptr| {
+            let _write = WriteOnDrop(ptr, Some(stage));
+            // SAFETY: the caller owns the stage, so nothing else references it; the guard
+            // above re-initialises the place before anyone can observe it.
+            unsafe { std::ptr::drop_in_place(ptr) };
+        });
     }
 
     /// # Safety

@@ -44,5 +44,5 @@ mod scope;
 mod shield;
 
 pub use group::{GroupError, GroupScope, SpawnError, TaskGroup};
-pub use scope::{CancelHandle, CancelScope, Cancelled, Run};
+pub use scope::{CancelHandle, CancelScope, Cancelled, Scoped};
 pub use shield::{Shield, shield};

@@ -1,7 +1,7 @@
 //! `CancelScope`: Trio's cancel scope, Rust style. The scope owns one node of the cancel
 //! tree (`arbor_runtime::cancel`); this module is the *origination* half.
 //!
-//! ## `Run`, step by step
+//! ## `Scoped` (the future of `CancelScope::run`), step by step
 //! 1. First poll: the node (made detached by `CancelScope::new`, so a handle could cancel it
 //!    before) is attached below the current node. A shielded scope also marks its region
 //!    active in every ancestor (`CancelNode::enter_shield`).
@@ -111,8 +111,8 @@ impl CancelScope {
 
     /// Runs `fut` inside the scope: `Ok` with its output, or `Err(Cancelled)` if the scope
     /// was cancelled first (the future is dropped then).
-    pub fn run<F: Future>(self, fut: F) -> Run<F> {
-        Run {
+    pub fn run<F: Future>(self, fut: F) -> Scoped<F> {
+        Scoped {
             inner: Inner::Running { fut },
             node: self.node,
             attached: false,
@@ -204,7 +204,7 @@ pin_project! {
 pin_project! {
     /// The future of [`CancelScope::run`].
     #[must_use = "futures do nothing unless you `.await` them"]
-    pub struct Run<F> {
+    pub struct Scoped<F> {
         #[pin]
         inner: Inner<F>,
         node: Arc<CancelNode>,
@@ -215,7 +215,7 @@ pin_project! {
         shield: Option<ShieldRegion>,
     }
 
-    impl<F> PinnedDrop for Run<F> {
+    impl<F> PinnedDrop for Scoped<F> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // The wrapped future first, then the region it ran in.
@@ -228,7 +228,7 @@ pin_project! {
     }
 }
 
-impl<F: Future> Run<F> {
+impl<F: Future> Scoped<F> {
     /// Step 3: drops the wrapped future; `Err(Cancelled)` if this scope catches.
     fn finish_cancelled(self: Pin<&mut Self>) -> Poll<Result<F::Output, Cancelled>> {
         let mut this = self.project();
@@ -244,7 +244,7 @@ impl<F: Future> Run<F> {
     }
 }
 
-impl<F: Future> Future for Run<F> {
+impl<F: Future> Future for Scoped<F> {
     type Output = Result<F::Output, Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -295,9 +295,9 @@ impl<F: Future> Future for Run<F> {
     }
 }
 
-impl<F> fmt::Debug for Run<F> {
+impl<F> fmt::Debug for Scoped<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
+        f.debug_struct("Scoped")
             .field("cancelled", &self.node.is_cancelled())
             .field("shielded", &self.node.is_shielded())
             .finish_non_exhaustive()

@@ -67,6 +67,11 @@ impl CancelScope {
     /// A scope that outer cancellation does not reach (Trio's `shield=True`); outer scopes
     /// wait for it to complete before they drop what they wrap.
     ///
+    /// A shield defers cancellation that comes through the scope tree: enclosing cancel
+    /// scopes, task groups (a group's child waits too) and timeouts. Dropping the future
+    /// that contains it, `Task::cancel` of its task, and runtime shutdown still drop it at
+    /// once: a destructor cannot run async code.
+    ///
     /// ```
     /// use arbor_taskgroup::CancelScope;
     ///

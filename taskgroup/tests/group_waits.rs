@@ -197,3 +197,31 @@ rt_test! {
         assert_eq!(out.unwrap(), 8);
     }
 }
+
+rt_test! {
+    /// `TaskGroup` is `Clone + Send + Sync`: a plain thread spawns into the group (onto the
+    /// runtime the group was first polled on) and the scope waits for that child too.
+    fn spawn_from_a_plain_thread(rt: &Runtime) {
+        fn assert_send_sync<T: Clone + Send + Sync>(_: &T) {}
+        let counters = Counters::new();
+        let c = counters.clone();
+        rt.block_on(TaskGroup::<()>::scope(|tg| async move {
+            assert_send_sync(&tg);
+            let gate = Gate::new();
+            let g = gate.clone();
+            // Keeps the group open until the thread has spawned.
+            drop(tg.spawn(async move {
+                g.wait().await;
+                Ok(())
+            }));
+            let tg2 = tg.clone();
+            std::thread::spawn(move || {
+                drop(tg2.spawn(c.wrap(async { Ok(()) })));
+                gate.set();
+            });
+            Ok(())
+        }))
+        .unwrap();
+        assert_eq!(counters.drops(), 1);
+    }
+}

@@ -80,7 +80,9 @@ fn a_child_mid_poll_on_another_worker_is_dropped_before_the_scope_drop_returns()
         let inside = Arc::new(Barrier::new(2));
         let release = Arc::new(Barrier::new(2));
         let (i, r) = (inside.clone(), release.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
         let mut scope = Box::pin(TaskGroup::<()>::scope(|tg| async move {
+            tx.send(tg.clone()).unwrap();
             drop(tg.spawn(async move {
                 let _flag = OnDrop(move || d.store(true, SeqCst));
                 // Hold a worker inside this poll until the test is dropping the scope.
@@ -94,10 +96,17 @@ fn a_child_mid_poll_on_another_worker_is_dropped_before_the_scope_drop_returns()
             Ok(())
         }));
         assert!(poll_once(&mut scope).await.is_none());
+        let tg = rx.recv().unwrap();
         let dropped = dropped.clone();
         arbor_runtime::to_thread(move || {
             inside.wait(); // the child is mid-poll on a worker
-            let release_later = std::thread::spawn(move || release.wait());
+            // Let the poll go on once the drop has begun cancelling the group.
+            let release_later = std::thread::spawn(move || {
+                while !tg.is_cancelled() {
+                    std::thread::yield_now();
+                }
+                release.wait();
+            });
             drop(scope); // blocks until the child's poll returned and its future is dropped
             assert!(
                 dropped.load(SeqCst),

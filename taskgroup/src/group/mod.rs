@@ -183,7 +183,7 @@ impl<E: Send + 'static> TaskGroup<E> {
         }
         let child = Child::new(fut, shared.clone());
         let builder = arbor_runtime::task::Builder::new().cancel_node(shared.node.clone());
-        let task = match &shared.handle {
+        let task = match shared.handle.get() {
             Some(handle) => builder.spawn_on(child, handle),
             None => builder.spawn(child),
         };
@@ -305,6 +305,7 @@ where
         match *this.phase {
             Phase::Init => {
                 node.attach(CancelNode::scope_parent());
+                shared.capture_runtime();
                 *this.phase = Phase::Body;
             }
             Phase::Body | Phase::Children => {}
@@ -355,6 +356,7 @@ where
         ready!(shared.completion.poll_closed(cx));
         node.clear_waker();
         *this.registered = None;
+        shared.release_children();
         let outcome = shared.take_outcome();
         if let Some(payload) = outcome.panic {
             *this.phase = Phase::Done;

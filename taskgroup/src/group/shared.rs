@@ -21,10 +21,11 @@
 
 use super::completion::Completion;
 use arbor_runtime::cancel::{CancelHook, CancelNode};
+use arbor_runtime::runtime::Handle;
 use arbor_runtime::task::TaskRef;
 use std::any::Any;
 use std::mem;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 /// The registry is first swept of finished children when it holds this many.
 const REGISTRY_SWEEP_MIN: usize = 64;
@@ -34,9 +35,10 @@ pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 
 pub(crate) struct Shared<E> {
     pub(crate) node: Arc<CancelNode>,
-    /// The runtime children are spawned on; `None` if the group was made outside one (then
-    /// `spawn` uses the current runtime, or panics naming how to get one).
-    pub(crate) handle: Option<arbor_runtime::runtime::Handle>,
+    /// The runtime children are spawned on: the one current where the group was made, or
+    /// else where it was first polled. Unset, `spawn` uses the current runtime (or panics
+    /// naming how to get one). Set once.
+    pub(crate) handle: OnceLock<Handle>,
     pub(crate) completion: Completion,
     registry: Mutex<Registry>,
     outcome: Mutex<Outcome<E>>,
@@ -60,7 +62,7 @@ impl<E: Send + 'static> Shared<E> {
     pub(crate) fn new() -> Arc<Shared<E>> {
         let shared = Arc::new(Shared {
             node: CancelNode::new_detached(false),
-            handle: arbor_runtime::runtime::Handle::try_current(),
+            handle: OnceLock::new(),
             completion: Completion::new(),
             registry: Mutex::new(Registry {
                 children: Vec::new(),
@@ -72,6 +74,7 @@ impl<E: Send + 'static> Shared<E> {
                 panic: None,
             }),
         });
+        shared.capture_runtime();
         let hook: Weak<dyn CancelHook> = Arc::downgrade(&shared) as Weak<dyn CancelHook>;
         shared.node.set_hook(hook);
         shared
@@ -86,6 +89,22 @@ impl<E> Shared<E> {
 
     fn outcome(&self) -> MutexGuard<'_, Outcome<E>> {
         self.outcome.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers the current runtime as the one to spawn children on, unless one is set.
+    pub(crate) fn capture_runtime(&self) {
+        if self.handle.get().is_none() {
+            if let Some(handle) = Handle::try_current() {
+                let _ = self.handle.set(handle);
+            }
+        }
+    }
+
+    /// The group is closed: the children's references are of no more use; free them now
+    /// rather than when the last `TaskGroup` handle goes.
+    pub(crate) fn release_children(&self) {
+        let children = mem::take(&mut self.registry().children);
+        drop(children);
     }
 
     /// Keeps a reference to a child just spawned (see the module header).

@@ -330,6 +330,47 @@ rt_test! {
 }
 
 rt_test! {
+    /// CPython `test_taskgroup_15`, with an enclosing cancel scope as the canceller: the
+    /// body's async cleanup (in a shielded scope) runs to the end, and then the scope
+    /// reports the cancellation. The child that would have crashed later was cancelled with
+    /// the rest as soon as the scope was (Trio's rule), so it never crashes.
+    fn test_taskgroup_15(rt: &Runtime) {
+        let cleaned = Arc::new(AtomicUsize::new(0));
+        let crashed = Arc::new(AtomicBool::new(false));
+        let (c, k) = (cleaned.clone(), crashed.clone());
+        let scope = CancelScope::new();
+        let handle = scope.handle();
+        let res = rt.block_on(scope.run(TaskGroup::<&str>::scope(|tg| async move {
+            let entered = Gate::new();
+            let e = entered.clone();
+            drop(tg.spawn(async move {
+                e.wait().await;
+                k.store(true, SeqCst);
+                Err::<(), _>("ZeroDivisionError")
+            }));
+            // The child waits on the gate; from now on it only runs again through a wake-up.
+            until(|| entered.waiters() == 1).await;
+            CancelScope::shielded()
+                .run(async move {
+                    handle.cancel();
+                    entered.set();
+                    for _ in 0..10 {
+                        arbor_runtime::yield_now().await;
+                    }
+                    c.fetch_add(1, SeqCst);
+                })
+                .await
+                .unwrap();
+            std::future::pending::<()>().await;
+            Ok(())
+        })));
+        assert_eq!(res.unwrap_err(), Cancelled);
+        assert_eq!(cleaned.load(SeqCst), 1);
+        assert!(!crashed.load(SeqCst));
+    }
+}
+
+rt_test! {
     /// A child with a shielded cleanup, in a group that fails: the cleanup runs to the end
     /// before the child is dropped and before the group returns.
     fn a_childs_shield_defers_its_drop(rt: &Runtime) {

@@ -192,19 +192,19 @@ rt_test! {
 }
 
 rt_test! {
-    /// A child cancelled through its `Task` while the group also has a failure: the
-    /// cancelled child adds no error.
-    fn cancelled_children_are_not_errors(rt: &Runtime) {
+    /// Trio `test_cancel_scope_exceptiongroup_filtering`: children cancelled (here through
+    /// their `Task`s) add nothing; only the real error is reported.
+    fn test_cancel_scope_exceptiongroup_filtering(rt: &Runtime) {
         let err = rt
             .block_on(TaskGroup::scope(|tg| async move {
                 for _ in 0..4 {
                     tg.spawn(sleeper()).cancel();
                 }
-                drop(tg.spawn(async { Err::<(), _>("real") }));
+                drop(tg.spawn(async { Err::<(), _>("KeyError") }));
                 Ok(())
             }))
             .unwrap_err();
-        assert_eq!(err.into_errors(), vec!["real"]);
+        assert_eq!(err.into_errors(), vec!["KeyError"]);
     }
 }
 
@@ -266,13 +266,46 @@ rt_test! {
 }
 
 rt_test! {
-    /// `tg.cancel()` after a real failure: the error wins; the group is not "cancelled".
+    /// CPython `test_taskgroup_18`: the group is cancelled while the body sleeps; the body,
+    /// cleaning up in a shielded scope, then fails. The real error wins over the
+    /// cancellation: `is_cancelled()` is false.
+    fn test_taskgroup_18(rt: &Runtime) {
+        let cleaned = Arc::new(AtomicUsize::new(0));
+        let c = cleaned.clone();
+        let err = rt
+            .block_on(TaskGroup::scope(|tg| async move {
+                let tg2 = tg.clone();
+                CancelScope::shielded()
+                    .run(async move {
+                        tg2.cancel();
+                        arbor_runtime::yield_now().await;
+                        c.fetch_add(10, SeqCst);
+                    })
+                    .await
+                    .unwrap();
+                Err::<(), _>("MyExc")
+            }))
+            .unwrap_err();
+        assert!(!err.is_cancelled());
+        assert_eq!(err.errors(), &["MyExc"]);
+        assert_eq!(cleaned.load(SeqCst), 10);
+    }
+}
+
+rt_test! {
+    /// `tg.cancel()` after a child's failure: the error wins.
     fn real_errors_win_over_cancel(rt: &Runtime) {
         let err = rt
             .block_on(TaskGroup::scope(|tg| async move {
+                let tg2 = tg.clone();
                 drop(tg.spawn(async { Err::<(), _>("real") }));
-                until(|| tg.is_cancelled()).await;
-                tg.cancel();
+                CancelScope::shielded()
+                    .run(async move {
+                        until(|| tg2.is_cancelled()).await;
+                        tg2.cancel();
+                    })
+                    .await
+                    .unwrap();
                 Ok(())
             }))
             .unwrap_err();

@@ -109,6 +109,11 @@ impl Gate {
     pub fn is_set(&self) -> bool {
         self.0.lock().unwrap().0
     }
+    /// How many polls found the gate closed and wait for it (a waiter's poll has returned,
+    /// or is returning, `Pending`).
+    pub fn waiters(&self) -> usize {
+        self.0.lock().unwrap().1.len()
+    }
     pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
         let gate = self.clone();
         std::future::poll_fn(move |cx| {

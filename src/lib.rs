@@ -20,6 +20,9 @@
 //! | a `Future` resolved by another task; a channel | [`sync::oneshot`], [`sync::mpsc`] |
 //! | `await open_connection(host, port)` | [`net::TcpStream::connect((host, port)).await`](net::TcpStream::connect) |
 //! | `await start_server(cb, host, port)` | [`net::TcpListener::bind((host, port)).await`](net::TcpListener::bind), then `accept()` in a loop |
+//! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
+//! | Trio `CancelScope`, `CancelScope(shield=True)` | [`CancelScope::new()`](CancelScope::new), [`CancelScope::shielded()`](CancelScope::shielded); [`scope.handle()`](CancelScope::handle) -> [`CancelHandle`]; [`scope.run(fut).await`](CancelScope::run) -> `Result<T, Cancelled>` |
+//! | `asyncio.shield(aw)` | [`arbor::shield(fut).await`](shield) -> `Result<T, JoinError>` |
 //!
 //! ```
 //! let answer = arbor::run(async {
@@ -32,8 +35,51 @@
 //! });
 //! assert_eq!(answer, 62);
 //! ```
+//!
+//! ## Structured concurrency
+//!
+//! A [`TaskGroup`] waits for every child it spawned; the first failure cancels the rest,
+//! and every error comes back, in order, in a [`GroupError`]. A [`CancelScope`] cancels
+//! everything inside it, children of groups at any depth included; a shielded scope lets
+//! cleanup finish. When a group's scope returns, or is dropped, no child is left running.
+//!
+//! ```
+//! use arbor::{CancelScope, TaskGroup};
+//!
+//! #[derive(Debug, PartialEq)]
+//! struct Failed(&'static str);
+//!
+//! let err = arbor::run(async {
+//!     TaskGroup::scope(|tg| async move {
+//!         drop(tg.spawn(async { Ok(1) }));
+//!         drop(tg.spawn(async { Err::<(), _>(Failed("fetch")) }));
+//!         // The failure cancels the body and the other children.
+//!         std::future::pending::<()>().await;
+//!         Ok(())
+//!     })
+//!     .await
+//!     .unwrap_err()
+//! });
+//! assert_eq!(err.into_errors(), vec![Failed("fetch")]);
+//!
+//! let cancelled = arbor::run(async {
+//!     let scope = CancelScope::new();
+//!     let handle = scope.handle();
+//!     scope
+//!         .run(TaskGroup::<()>::scope(|tg| async move {
+//!             drop(tg.spawn(std::future::pending::<Result<(), ()>>()));
+//!             handle.cancel(); // reaches the group and its children
+//!             Ok(())
+//!         }))
+//!         .await
+//! });
+//! assert_eq!(cancelled, Err(arbor::Cancelled));
+//! ```
 
 pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
+pub use arbor_taskgroup::{
+    CancelHandle, CancelScope, Cancelled, GroupError, SpawnError, TaskGroup, shield,
+};
 
 mod as_completed;
 mod gather;
@@ -171,6 +217,7 @@ pub mod task {
     pub use arbor_runtime::task::{
         Builder, TaskId, YieldNow, spawn, spawn_blocking, try_id, yield_now,
     };
+    pub use arbor_taskgroup::{GroupScope, Scoped, Shield};
 }
 
 /// Time: [`Instant`](time::Instant), [`sleep`](time::sleep), [`Interval`](time::Interval),

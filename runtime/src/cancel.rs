@@ -1,84 +1,181 @@
 //! The cancel-state tree that cancel scopes, task groups and timeouts are built on.
 //!
 //! Trio keeps cancel *origination* (the `CancelScope` a user holds) apart from cancel
-//! *propagation* (the `CancelStatus` tree). This module is the propagation half:
+//! *propagation* (the `CancelStatus` tree). This module is the propagation half; the
+//! origination half (`CancelScope`, `TaskGroup`) lives in `arbor-taskgroup`.
 //!
-//! - A [`CancelNode`] is one scope's status. Nodes form a tree: a scope opened inside
-//!   another gets its node as parent; a task spawned into a group carries the group's node
-//!   (in its trailer), and the harness makes it the current node around every poll, so
-//!   scopes opened inside the child hang below the group's scope.
-//! - `cancel()` marks the node and every unshielded descendant *effectively cancelled*, and
-//!   wakes the task polling each of them. Propagation costs O(affected nodes).
-//! - Checking is one atomic load: [`CancelNode::is_cancelled`] reads the node's own flag,
-//!   which propagation has already set from any cancelled ancestor.
-//! - A node created below an effectively cancelled, unshielded parent starts cancelled.
+//! ## The tree
+//! - A [`CancelNode`] is one scope's status. It is made *detached* (so a handle can cancel it
+//!   before the scope is entered) and *attached* once, when its scope is first polled, below
+//!   the node that is current on that thread ([`CancelNode::scope_parent`]).
+//! - The current node is a thread-local: a scope installs its node around the poll of the
+//!   future it wraps ([`CancelNode::enter`]); the task harness installs the task's node
+//!   around every poll of a task.
+//! - A task spawned into a group carries the group's node (`task::Builder::cancel_node`).
+//!   The first time code in such a task opens a scope, the task gets its own *task node*
+//!   below the group's node (kept in the task's trailer, installed by the harness from then
+//!   on), so every scope of a task hangs below its task node, and every task below the
+//!   group it was spawned into: cancellation reaches every descendant task at any depth.
 //!
-//! Protocol (ordering): `cancel` sets the flag (Release) before taking the node's lock to
-//! read its children and waker; `register_waker` stores the waker under the same lock and
-//! re-checks the flag after, so a cancel racing a registration is never lost.
+//! ## Flags (one atomic byte)
+//! - `CANCELLED`: *effectively* cancelled, by this node's own `cancel` or by an unshielded
+//!   ancestor's. Never cleared. Checking it is one `Acquire` load ([`CancelNode::is_cancelled`]).
+//! - `CANCEL_CALLED`: this node's own `cancel` was called (Trio's `cancel_called`). It tells
+//!   "this scope was cancelled" apart from "an enclosing scope was" (timeouts use it for
+//!   `expired`, scopes for deciding who catches).
+//!
+//! ## Protocols
+//! 1. **Cancel** ([`CancelNode::cancel`]): set `CANCEL_CALLED`; if `CANCELLED` was clear, set
+//!    it and propagate: under each node's lock, read its children and set `CANCELLED` on
+//!    each unshielded one that did not have it yet (those are propagated to in turn, with
+//!    an explicit stack, not recursion); after the lock, wake the node's waker and call its
+//!    [`CancelHook`] (a task group uses the hook to wake its children). Cost: O(nodes that
+//!    become cancelled), plus the tasks their hooks wake.
+//! 2. **Attach** ([`CancelNode::attach`]): under the parent's lock, push the child and read
+//!    the parent's `CANCELLED`; an unshielded child of a cancelled parent starts cancelled.
+//!    A concurrent cancel of the parent either finds the child in the list (its locked
+//!    section came after ours), or set the flag before its locked section, which came before
+//!    ours, so we read it.
+//! 3. **Wakers**: `register_waker` stores the waker under the lock and then reads the flag, so
+//!    a cancel racing a registration is never lost: either the cancel's locked section sees
+//!    the waker, or the registration's flag read sees the cancel.
+//! 4. **Shielded regions** ([`CancelNode::enter_shield`]): while a shielded scope is active,
+//!    every ancestor's `shields` count includes it, across task boundaries. A cancelled
+//!    scope drops the future it wraps only when its count is zero, so the outer drop waits
+//!    for the shielded region to complete (DESIGN.md section 3, rule 4). Leaving the region
+//!    walks the same chain down again and wakes every cancelled ancestor whose count reached
+//!    zero, so its scope gets polled and drops. Cost: O(depth), on shield entry and exit only.
+//! 5. **Who catches** ([`CancelNode::catches`]): when nested scopes are both cancelled the
+//!    outermost one reports (rule 3). A node catches if its own cancel was called and its
+//!    parent's cancellation does not reach it (the parent is not cancelled, or this node is
+//!    shielded). Otherwise an enclosing scope of the same task, a group, or the task itself
+//!    is cancelled too, and drops this scope with the rest.
+//!
+//! ## Deadlines
+//! Timeouts (`arbor-timeouts`) are cancel scopes whose deadline calls [`CancelNode::cancel`];
+//! they keep the deadline themselves and use `cancel`'s return value to tell whether their
+//! deadline is what cancelled the scope. `current_deadline()` will walk [`CancelNode::parent`]
+//! through the unshielded ancestors; a per-node deadline slot goes next to `shields` then.
 
 use crate::context;
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
+
+/// Effectively cancelled (by this node or an unshielded ancestor).
+const CANCELLED: u8 = 0b01;
+/// This node's own `cancel` was called.
+const CANCEL_CALLED: u8 = 0b10;
+
+/// A node's children list is swept of dead entries when it reaches this length; after a
+/// sweep the threshold doubles past the survivors, so attaching stays amortised O(1).
+const CHILDREN_SWEEP_MIN: usize = 16;
+
+/// Called when a node becomes cancelled (after its lock is released). A task group
+/// implements it to wake its children.
+pub trait CancelHook: Send + Sync {
+    /// The node this hook is installed on became (effectively) cancelled.
+    fn on_cancel(&self);
+}
 
 /// One scope's node in the cancel-state tree.
 pub struct CancelNode {
-    /// Effectively cancelled: by its own `cancel`, or by an unshielded ancestor's.
-    cancelled: AtomicBool,
-    /// Stops propagation from the parent.
+    /// `CANCELLED | CANCEL_CALLED`; bits are only ever set.
+    flags: AtomicU8,
+    /// Stops propagation from the parent. Immutable.
     shielded: bool,
-    /// Children to propagate to, and the waker of the task polling this scope.
+    /// Active shielded regions below this node, in any task (protocol 4).
+    shields: AtomicUsize,
+    /// Set once by `attach`: `None` for a root.
+    parent: OnceLock<Option<Arc<CancelNode>>>,
+    /// Children to propagate to, the waker of the task polling this scope, the hook.
     inner: Mutex<Inner>,
-    /// Keeps the chain alive for `walk`-style queries (deadlines).
-    parent: Option<Arc<CancelNode>>,
 }
 
-#[derive(Default)]
 struct Inner {
     children: Vec<Weak<CancelNode>>,
+    /// Length at which `children` is next swept of dropped nodes.
+    sweep_at: usize,
     waker: Option<Waker>,
+    hook: Option<Weak<dyn CancelHook>>,
 }
 
 impl CancelNode {
-    /// A node below `parent` (or a root). It starts cancelled if `parent` is effectively
-    /// cancelled and `shielded` is false.
-    pub fn new(parent: Option<&Arc<CancelNode>>, shielded: bool) -> Arc<CancelNode> {
-        let node = Arc::new(CancelNode {
-            cancelled: AtomicBool::new(false),
+    /// A node that belongs to no tree yet: it can be cancelled, and is attached later with
+    /// [`attach`](CancelNode::attach).
+    pub fn new_detached(shielded: bool) -> Arc<CancelNode> {
+        Arc::new(CancelNode {
+            flags: AtomicU8::new(0),
             shielded,
-            inner: Mutex::new(Inner::default()),
-            parent: parent.cloned(),
-        });
-        if let Some(parent) = parent {
-            let mut inner = parent.lock();
-            inner.children.retain(|c| c.strong_count() > 0);
-            inner.children.push(Arc::downgrade(&node));
-            // Read under the lock: a concurrent `cancel` of the parent either saw this child
-            // in the list, or set the flag before we read it.
-            if !shielded && parent.cancelled.load(Ordering::Acquire) {
-                node.cancelled.store(true, Ordering::Release);
-            }
-        }
+            shields: AtomicUsize::new(0),
+            parent: OnceLock::new(),
+            inner: Mutex::new(Inner {
+                children: Vec::new(),
+                sweep_at: CHILDREN_SWEEP_MIN,
+                waker: None,
+                hook: None,
+            }),
+        })
+    }
+
+    /// A node attached below `parent` (or a root). It starts cancelled if `parent` is
+    /// effectively cancelled and `shielded` is false.
+    pub fn new(parent: Option<&Arc<CancelNode>>, shielded: bool) -> Arc<CancelNode> {
+        let node = CancelNode::new_detached(shielded);
+        node.attach(parent.cloned());
         node
     }
 
-    /// A node below the current one (the innermost scope being polled on this thread).
+    /// A node attached below [`scope_parent`](CancelNode::scope_parent).
     pub fn new_in_current(shielded: bool) -> Arc<CancelNode> {
-        let parent = CancelNode::current();
-        CancelNode::new(parent.as_ref(), shielded)
+        CancelNode::new(CancelNode::scope_parent().as_ref(), shielded)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    /// Attaches a detached node below `parent` (protocol 2).
+    ///
+    /// # Panics
+    /// If the node is already attached: a scope is entered once.
+    #[track_caller]
+    pub fn attach(self: &Arc<CancelNode>, parent: Option<Arc<CancelNode>>) {
+        let mut inherited = false;
+        if let Some(parent) = &parent {
+            let mut inner = parent.lock();
+            if inner.children.len() >= inner.sweep_at {
+                inner.children.retain(|c| c.strong_count() > 0);
+                inner.sweep_at = CHILDREN_SWEEP_MIN.max(inner.children.len() * 2);
+            }
+            inner.children.push(Arc::downgrade(self));
+            // Read under the lock (protocol 2).
+            if !self.shielded && parent.is_cancelled() {
+                inherited = self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED == 0;
+            }
+        }
+        if self.parent.set(parent).is_err() {
+            panic!("a cancel scope is entered once: this CancelNode is already attached");
+        }
+        if inherited {
+            // Whatever hangs below the node already (tasks a group spawned before its scope
+            // was first polled) learns of it now.
+            self.propagate();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means a panic elsewhere; the data stays consistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether this node is effectively cancelled. One atomic load.
     #[inline]
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
+        self.flags.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    /// Whether this node's own [`cancel`](CancelNode::cancel) was called.
+    pub fn cancel_called(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & CANCEL_CALLED != 0
     }
 
     /// Whether this node is shielded from its parent.
@@ -86,38 +183,66 @@ impl CancelNode {
         self.shielded
     }
 
-    /// The parent node, if any.
+    /// The parent node: `None` for a root, or while detached.
     pub fn parent(&self) -> Option<&Arc<CancelNode>> {
-        self.parent.as_ref()
+        self.parent.get().and_then(Option::as_ref)
     }
 
-    /// Cancels this node and every unshielded descendant, waking the tasks polling them.
-    pub fn cancel(&self) {
-        if self.cancelled.swap(true, Ordering::AcqRel) {
-            return;
+    /// Whether this scope is the one that reports its cancellation (protocol 5): its own
+    /// cancel was called, and its parent's cancellation does not reach it.
+    pub fn catches(&self) -> bool {
+        self.cancel_called() && (self.shielded || self.parent().is_none_or(|p| !p.is_cancelled()))
+    }
+
+    /// Cancels this node and every unshielded descendant (protocol 1). Returns `true` if
+    /// this call is what made the node cancelled (it was not effectively cancelled before).
+    pub fn cancel(&self) -> bool {
+        let prev = self
+            .flags
+            .fetch_or(CANCELLED | CANCEL_CALLED, Ordering::AcqRel);
+        if prev & CANCELLED != 0 {
+            return false;
         }
         self.propagate();
+        true
     }
 
+    /// Propagation from a node that just became cancelled, with an explicit stack.
     fn propagate(&self) {
-        let (waker, children) = {
-            let mut inner = self.lock();
-            let children: Vec<Arc<CancelNode>> =
-                inner.children.iter().filter_map(Weak::upgrade).collect();
-            (inner.waker.take(), children)
+        let mut stack = Vec::new();
+        self.notify_and_collect(&mut stack);
+        while let Some(node) = stack.pop() {
+            node.notify_and_collect(&mut stack);
+        }
+    }
+
+    /// One step of propagation: marks the unshielded children cancelled (pushing the ones
+    /// that were not yet), then wakes this node's waker and calls its hook.
+    fn notify_and_collect(&self, stack: &mut Vec<Arc<CancelNode>>) {
+        let (waker, hook) = {
+            let inner = self.lock();
+            for child in inner.children.iter().filter_map(Weak::upgrade) {
+                if !child.shielded
+                    && child.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED == 0
+                {
+                    stack.push(child);
+                }
+            }
+            (
+                inner.waker.clone(),
+                inner.hook.as_ref().and_then(Weak::upgrade),
+            )
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        for child in children {
-            if !child.shielded && !child.cancelled.swap(true, Ordering::AcqRel) {
-                child.propagate();
-            }
+        if let Some(hook) = hook {
+            hook.on_cancel();
         }
     }
 
-    /// Stores the waker to wake when this node is cancelled. Returns `true` if the node is
-    /// already cancelled (the caller should act on it now rather than wait).
+    /// Stores the waker to wake when this node is cancelled, or when its last shielded
+    /// region ends while it is cancelled. Returns `true` if the node is already cancelled.
     pub fn register_waker(&self, waker: &Waker) -> bool {
         let mut inner = self.lock();
         match &inner.waker {
@@ -128,8 +253,43 @@ impl CancelNode {
         self.is_cancelled()
     }
 
-    /// The current node: the innermost scope being polled on this thread, or the node the
-    /// current task was spawned under.
+    /// Forgets the registered waker (the scope is finished).
+    pub fn clear_waker(&self) {
+        let waker = self.lock().waker.take();
+        drop(waker);
+    }
+
+    fn wake(&self) {
+        let waker = self.lock().waker.clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Installs the hook called each time this node becomes cancelled. Held weakly, so the
+    /// hook's owner may own the node.
+    pub fn set_hook(&self, hook: Weak<dyn CancelHook>) {
+        self.lock().hook = Some(hook);
+    }
+
+    /// Active shielded regions below this node (protocol 4).
+    pub fn shields(&self) -> usize {
+        self.shields.load(Ordering::Acquire)
+    }
+
+    /// Marks this (shielded, attached) node's region active until the returned value drops:
+    /// every ancestor counts it, so a cancelled ancestor waits for it before dropping.
+    pub fn enter_shield(self: &Arc<CancelNode>) -> ShieldRegion {
+        let mut next = self.parent();
+        while let Some(node) = next {
+            node.shields.fetch_add(1, Ordering::AcqRel);
+            next = node.parent();
+        }
+        ShieldRegion { node: self.clone() }
+    }
+
+    /// The current node: the innermost scope being polled on this thread, or the node of the
+    /// task being polled.
     pub fn current() -> Option<Arc<CancelNode>> {
         let ptr = context::cancel_node()?;
         // SAFETY: the pointer is installed by `enter` or by the task harness for the length of
@@ -140,10 +300,68 @@ impl CancelNode {
         }
     }
 
+    /// The node a scope opened now on this thread attaches to: the current node. Inside a
+    /// task spawned under a node (a group's child) that has not opened a scope yet, this first
+    /// creates the task's own node below the group's and makes it current for the rest of
+    /// the task's life (see the module header).
+    pub fn scope_parent() -> Option<Arc<CancelNode>> {
+        let current = context::cancel_node();
+        if let Some(task) = context::current_task() {
+            let trailer = task.trailer();
+            if let Some(spawned_under) = &trailer.meta.cancel {
+                if current == Some(NonNull::from(&**spawned_under)) {
+                    let node = trailer
+                        .task_node
+                        .get_or_init(|| CancelNode::new(Some(spawned_under), false));
+                    // For the rest of this poll; the harness installs it from now on.
+                    context::replace_cancel_node(Some(NonNull::from(&**node)));
+                    return Some(node.clone());
+                }
+            }
+        }
+        CancelNode::current()
+    }
+
+    /// Active shielded regions inside the task being polled on this thread (its task node's
+    /// count; zero if it has none). A group's child consults it before dropping its future.
+    pub fn current_task_shields() -> usize {
+        context::current_task()
+            .and_then(|task| task.trailer().task_node.get().map(|node| node.shields()))
+            .unwrap_or(0)
+    }
+
     /// Makes this node the current one until the guard drops (around a scope's poll).
     pub fn enter(self: &Arc<CancelNode>) -> EnterGuard<'_> {
         let prev = context::replace_cancel_node(Some(NonNull::from(&**self)));
         EnterGuard { prev, _node: self }
+    }
+}
+
+/// An active shielded region (see [`CancelNode::enter_shield`]).
+pub struct ShieldRegion {
+    node: Arc<CancelNode>,
+}
+
+impl Drop for ShieldRegion {
+    fn drop(&mut self) {
+        let mut next = self.node.parent();
+        while let Some(node) = next {
+            let prev = node.shields.fetch_sub(1, Ordering::AcqRel);
+            debug_assert!(prev > 0, "shield count underflow");
+            if prev == 1 && node.is_cancelled() {
+                // Its scope was waiting for this region: let it drop now.
+                node.wake();
+            }
+            next = node.parent();
+        }
+    }
+}
+
+impl fmt::Debug for ShieldRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShieldRegion")
+            .field("node", &self.node)
+            .finish()
     }
 }
 
@@ -169,7 +387,9 @@ impl fmt::Debug for CancelNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelNode")
             .field("cancelled", &self.is_cancelled())
+            .field("cancel_called", &self.cancel_called())
             .field("shielded", &self.shielded)
+            .field("shields", &self.shields())
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +397,7 @@ impl fmt::Debug for CancelNode {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
     #[test]
     fn cancel_reaches_unshielded_descendants_only() {
@@ -185,10 +406,12 @@ mod tests {
         let grandchild = CancelNode::new(Some(&child), false);
         let shielded = CancelNode::new(Some(&child), true);
         let below_shield = CancelNode::new(Some(&shielded), false);
-        root.cancel();
+        assert!(root.cancel());
+        assert!(!root.cancel(), "a second cancel changes nothing");
         assert!(child.is_cancelled() && grandchild.is_cancelled());
+        assert!(!child.cancel_called(), "inherited, not called");
         assert!(!shielded.is_cancelled() && !below_shield.is_cancelled());
-        shielded.cancel();
+        assert!(shielded.cancel());
         assert!(below_shield.is_cancelled());
     }
 
@@ -198,5 +421,95 @@ mod tests {
         root.cancel();
         assert!(CancelNode::new(Some(&root), false).is_cancelled());
         assert!(!CancelNode::new(Some(&root), true).is_cancelled());
+    }
+
+    #[test]
+    fn a_detached_node_can_be_cancelled_before_it_is_attached() {
+        let root = CancelNode::new(None, false);
+        let node = CancelNode::new_detached(false);
+        node.cancel();
+        node.attach(Some(root.clone()));
+        assert!(node.is_cancelled() && node.catches());
+        assert!(!root.is_cancelled());
+    }
+
+    #[test]
+    fn the_outermost_cancelled_node_catches() {
+        let outer = CancelNode::new(None, false);
+        let middle = CancelNode::new(Some(&outer), false);
+        let inner = CancelNode::new(Some(&middle), false);
+        inner.cancel();
+        assert!(inner.catches());
+        middle.cancel();
+        assert!(middle.catches() && !inner.catches());
+        let shielded = CancelNode::new(Some(&middle), true);
+        shielded.cancel();
+        assert!(shielded.catches(), "a shield catches its own cancel");
+    }
+
+    #[test]
+    fn shield_regions_are_counted_by_every_ancestor_and_wake_on_exit() {
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let root = CancelNode::new(None, false);
+        let mid = CancelNode::new(Some(&root), false);
+        let shield = CancelNode::new(Some(&mid), true);
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        root.register_waker(&Waker::from(flag.clone()));
+        let region = shield.enter_shield();
+        assert_eq!((root.shields(), mid.shields(), shield.shields()), (1, 1, 0));
+        root.cancel();
+        flag.0.store(false, Ordering::SeqCst);
+        drop(region);
+        assert_eq!((root.shields(), mid.shields()), (0, 0));
+        assert!(
+            flag.0.load(Ordering::SeqCst),
+            "the cancelled root was woken"
+        );
+    }
+
+    #[test]
+    fn hooks_run_on_propagation_and_are_held_weakly() {
+        struct Count(AtomicUsize);
+        impl CancelHook for Count {
+            fn on_cancel(&self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let root = CancelNode::new(None, false);
+        let group = CancelNode::new(Some(&root), false);
+        let hook = Arc::new(Count(AtomicUsize::new(0)));
+        let weak: Weak<dyn CancelHook> = Arc::downgrade(&hook) as Weak<dyn CancelHook>;
+        group.set_hook(weak);
+        root.cancel();
+        assert_eq!(hook.0.load(Ordering::SeqCst), 1);
+        assert_eq!(Arc::strong_count(&hook), 1);
+    }
+
+    #[test]
+    fn children_lists_are_swept_of_dropped_nodes() {
+        let root = CancelNode::new(None, false);
+        for _ in 0..1000 {
+            drop(CancelNode::new(Some(&root), false));
+        }
+        assert!(root.lock().children.len() <= 2 * CHILDREN_SWEEP_MIN);
+    }
+
+    #[test]
+    fn deep_trees_propagate_without_recursion() {
+        let root = CancelNode::new(None, false);
+        let mut chain = vec![root.clone()];
+        for _ in 0..100_000 {
+            let next = CancelNode::new(chain.last(), false);
+            chain.push(next);
+        }
+        root.cancel();
+        assert!(chain.last().unwrap().is_cancelled());
+        // Drop from the leaf up, so the drop of `root` does not recurse down 100k Arcs.
+        while chain.pop().is_some() {}
     }
 }

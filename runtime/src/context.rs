@@ -96,10 +96,16 @@ pub(crate) struct TaskGuard {
     prev_budget: Budget,
 }
 
-/// Marks `task` as the one being polled, with its cancel node as the current one and a
-/// fresh cooperative budget (one TLS access for all three: this runs on every poll).
+/// Marks `task` as the one being polled, with its cancel node as the current one (its own
+/// task node once it has one, else the node it was spawned under) and a fresh cooperative
+/// budget (one TLS access for all three: this runs on every poll).
 pub(crate) fn enter_task(task: RawTask) -> TaskGuard {
-    let node = task.trailer().meta.cancel.as_deref().map(NonNull::from);
+    let trailer = task.trailer();
+    let node = trailer
+        .task_node
+        .get()
+        .or(trailer.meta.cancel.as_ref())
+        .map(|node| NonNull::from(&**node));
     CONTEXT.with(|cx| TaskGuard {
         prev_task: cx.task.replace(Some(task)),
         prev_node: cx.cancel_node.replace(node),

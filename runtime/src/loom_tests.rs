@@ -1,6 +1,6 @@
 //! Loom models of the lock-free protocols: the task state machine (wake vs complete vs
-//! cancel vs handle drop), the workers' idle protocol, and the parker's hand-off with the
-//! driver.
+//! cancel vs in-place cancel vs handle drop), the workers' idle protocol, and the parker's
+//! hand-off with the driver.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p arbor-runtime --release --lib loom`.
 
@@ -160,6 +160,34 @@ fn loom_cancel_races_wake_and_completion() {
         let mut task = Arc::try_unwrap(task).unwrap_or_else(|_| panic!("handle still shared"));
         match poll_once(&mut task) {
             // Completed before the cancel landed, or cancelled: both are fine; nothing else.
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            Poll::Pending => panic!("neither completed nor cancelled"),
+        }
+        assert_eq!(drops.load(SeqCst), 1, "the future is dropped exactly once");
+    });
+}
+
+#[test]
+fn loom_cancel_in_place_races_the_poll_and_a_wake() {
+    loom::model(|| {
+        let Setup {
+            queue,
+            mut task,
+            flag,
+            waker,
+            drops,
+        } = setup();
+        // A task group's dropped scope cancels a child in place while a worker runs it.
+        let child = task.task_ref();
+        let dropper = thread::spawn(move || child.cancel_in_place());
+        queue.run_all();
+        wake_from(&flag, &waker);
+        queue.run_all();
+        dropper.join().unwrap();
+        queue.run_all();
+        drop(waker.lock().unwrap().take());
+        match poll_once(&mut task) {
             Poll::Ready(Ok(_)) => {}
             Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
             Poll::Pending => panic!("neither completed nor cancelled"),

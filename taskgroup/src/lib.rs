@@ -1,2 +1,48 @@
-//! arbor's structured concurrency: `TaskGroup`, `CancelScope`, `shield` (built on
-//! `arbor_runtime::cancel`; arrives with the structured-concurrency issue).
+//! arbor's structured concurrency: [`TaskGroup`], [`CancelScope`], [`shield`].
+//!
+//! Rust cancels a future by dropping it; this crate builds structure on that, on top of
+//! the cancel-state tree in `arbor_runtime::cancel` (DESIGN.md section 3):
+//!
+//! - A [`CancelScope`] drops the future it wraps at its next poll once cancelled, and
+//!   resolves to `Err(`[`Cancelled`]`)`. Scopes nest; when several are cancelled, the
+//!   outermost reports. A [`shielded`](CancelScope::shielded) scope is not reached by outer
+//!   cancellation, and outer scopes wait for it before dropping (async cleanup).
+//! - A [`TaskGroup`] runs children in parallel and waits for all of them. The first failure
+//!   cancels the rest; every error is reported, in order, in a [`GroupError`]; a child's panic
+//!   resumes in the caller once every child is gone. Cancellation of an enclosing scope
+//!   reaches the group's children and their own groups' children, at any depth.
+//! - **No child outlives its group**: when [`TaskGroup::scope`]'s future resolves *or is
+//!   dropped*, every child's future has already been dropped.
+//! - [`shield`] runs work as its own task that survives its awaiter (asyncio's `shield`).
+//! - Checking for cancellation costs one atomic load per poll.
+//!
+//! ```
+//! use arbor_taskgroup::{CancelScope, TaskGroup};
+//!
+//! arbor_runtime::run(async {
+//!     let scope = CancelScope::new();
+//!     let stop = scope.handle();
+//!     let res = scope
+//!         .run(TaskGroup::<()>::scope(|tg| async move {
+//!             for _ in 0..3 {
+//!                 // Children that would run forever...
+//!                 tg.spawn(std::future::pending::<Result<(), ()>>());
+//!             }
+//!             stop.cancel(); // ...are cancelled with the enclosing scope.
+//!             Ok(())
+//!         }))
+//!         .await;
+//!     assert!(res.is_err()); // the scope reports the cancellation
+//! });
+//! ```
+
+mod group;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_tests;
+mod scope;
+mod shield;
+
+pub use group::{GroupError, GroupScope, SpawnError, TaskGroup};
+pub use scope::{CancelHandle, CancelScope, Cancelled, Scoped};
+pub use shield::{Shield, shield};

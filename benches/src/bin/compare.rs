@@ -15,11 +15,14 @@
 //!   only the number of rounds). Round `r` visits the runtimes in the order
 //!   arbor, tokio, smol rotated by `r`, so no runtime always goes first (cold caches,
 //!   frequency ramps) or last.
-//! * **Medians.** A round is timed from inside `block_on`, around the whole workload,
-//!   with `std::time::Instant`. The reported figure is the median of the per-round times
+//! * **Medians.** A round is timed from inside `block_on`, around the whole workload
+//!   (or, for a workload that measures one phase, around that phase: `group_cancel` times
+//!   from the cancel to the last child dropped), with `std::time::Instant`. The reported figure is the median of the per-round times
 //!   divided by the workload's number of operations: `ns_per_op`.
 //! * **Same code.** A workload is written once, generic over [`Spawner`]; each runtime
-//!   supplies only spawn / spawn_blocking / yield. Message passing uses the small portable
+//!   supplies only spawn / spawn_blocking / yield, and its structured group for the group
+//!   workloads (arbor's `TaskGroup`, tokio's `JoinSet`, smol's tasks collected in a `Vec`).
+//!   Message passing uses the small portable
 //!   [`oneshot`] in this file for all three runtimes, so no runtime is flattered or
 //!   penalised by its own channel.
 //!
@@ -39,6 +42,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, JoinHandle};
@@ -96,6 +100,23 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn write_all(stream: &mut Self::Stream, buf: &[u8]) -> impl Future<Output = ()> + Send;
     /// Fills `buf`.
     fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) -> impl Future<Output = ()> + Send;
+    /// Runs `n` children made by `child` in one structured group (arbor's `TaskGroup`,
+    /// tokio's `JoinSet`, smol: its tasks collected and awaited) and waits for all of them.
+    fn group_fanout<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+    ) -> impl Future<Output = ()> + Send;
+    /// Runs `n` children made by `child` (they never finish, and count themselves in
+    /// `started` when they start) in one group, waits until all have started, then cancels
+    /// them all and waits until every child's future has been dropped. Returns the time
+    /// from the cancel to the last drop.
+    fn group_cancel<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+        started: Arc<AtomicUsize>,
+    ) -> impl Future<Output = Duration> + Send;
 }
 
 /// A closure for a blocking pool.
@@ -186,6 +207,52 @@ impl Spawner for ArborSpawner {
     async fn read_exact(stream: &mut Self::Stream, buf: &mut [u8]) {
         stream.read_exact(buf).await.expect("read");
     }
+    async fn group_fanout<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+    ) {
+        arbor::TaskGroup::<()>::scope(|tg| async move {
+            for _ in 0..n {
+                let child = child();
+                drop(tg.spawn(async move {
+                    child.await;
+                    Ok(())
+                }));
+            }
+            Ok(())
+        })
+        .await
+        .expect("the group failed");
+    }
+    async fn group_cancel<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+        started: Arc<AtomicUsize>,
+    ) -> Duration {
+        let mut cancelled_at = None;
+        let res = arbor::TaskGroup::<()>::scope(|tg| {
+            let cancelled_at = &mut cancelled_at;
+            async move {
+                for _ in 0..n {
+                    let child = child();
+                    drop(tg.spawn(async move {
+                        child.await;
+                        Ok(())
+                    }));
+                }
+                wait_until_started(&started, n, arbor::yield_now).await;
+                *cancelled_at = Some(Instant::now());
+                tg.cancel();
+                Ok(())
+            }
+        })
+        .await;
+        // The scope resolves once every child's future has been dropped.
+        assert!(res.expect_err("the group was cancelled").is_cancelled());
+        cancelled_at.expect("the body ran").elapsed()
+    }
 }
 
 // ====== tokio (multi-thread runtime) ====================================================
@@ -253,6 +320,38 @@ impl Spawner for TokioSpawner {
         tokio::io::AsyncReadExt::read_exact(stream, buf)
             .await
             .expect("read");
+    }
+    async fn group_fanout<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+    ) {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            set.spawn(child());
+        }
+        while let Some(res) = set.join_next().await {
+            res.expect("a child failed");
+        }
+    }
+    async fn group_cancel<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+        started: Arc<AtomicUsize>,
+    ) -> Duration {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            set.spawn(child());
+        }
+        wait_until_started(&started, n, tokio::task::yield_now).await;
+        let cancelled_at = Instant::now();
+        set.abort_all();
+        // `join_next` returns a task once its future has been dropped.
+        while let Some(res) = set.join_next().await {
+            assert!(res.expect_err("the child was aborted").is_cancelled());
+        }
+        cancelled_at.elapsed()
     }
 }
 
@@ -347,6 +446,61 @@ impl Spawner for SmolSpawner {
             .await
             .expect("read");
     }
+    async fn group_fanout<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+    ) {
+        let tasks: Vec<_> = (0..n).map(|_| self.0.spawn(child())).collect();
+        for task in tasks {
+            task.await;
+        }
+    }
+    async fn group_cancel<C: Spawnable<Output = ()>>(
+        &self,
+        n: usize,
+        child: impl Fn() -> C + Send,
+        started: Arc<AtomicUsize>,
+    ) -> Duration {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (child, guard) = (child(), CountDrop(dropped.clone()));
+                self.0.spawn(async move {
+                    let _guard = guard;
+                    child.await;
+                })
+            })
+            .collect();
+        wait_until_started(&started, n, smol::future::yield_now).await;
+        let cancelled_at = Instant::now();
+        // Dropping an async-executor `Task` cancels it; its executor drops the future.
+        drop(tasks);
+        while dropped.load(Relaxed) < n {
+            smol::future::yield_now().await;
+        }
+        cancelled_at.elapsed()
+    }
+}
+
+/// Counts its drop (smol's tasks give no other way to learn their future was dropped).
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+/// Yields (with the runtime's `yield_now`) until `started` reaches `n`.
+async fn wait_until_started<Y: Future<Output = ()>>(
+    started: &AtomicUsize,
+    n: usize,
+    yield_now: impl Fn() -> Y,
+) {
+    while started.load(Relaxed) < n {
+        yield_now().await;
+    }
 }
 
 // ====== A portable oneshot channel, used on all three runtimes =========================
@@ -411,6 +565,15 @@ trait Workload {
     const OPS: usize;
     /// One round. Runs inside `block_on`, on the caller's thread (not a worker).
     fn run<S: Spawner>(sp: S) -> impl Future<Output = ()>;
+    /// One round and the time it counts: by default the whole round; a workload that
+    /// measures one phase (group_cancel: from the cancel to the last drop) overrides it.
+    fn run_timed<S: Spawner>(sp: S) -> impl Future<Output = Duration> {
+        async move {
+            let start = Instant::now();
+            Self::run(sp).await;
+            start.elapsed()
+        }
+    }
 }
 
 /// Starts every task (driving `tasks` to the end where this is first polled), then awaits
@@ -590,6 +753,52 @@ impl Workload for TcpEcho {
     }
 }
 
+/// Children per round of the group workloads.
+const GROUP_CHILDREN: usize = 100_000;
+
+/// 100k children that complete at once, in one structured group, spawned from a worker,
+/// all awaited (arbor's `TaskGroup` vs tokio's `JoinSet` vs smol's collected tasks).
+struct GroupFanout;
+impl Workload for GroupFanout {
+    const NAME: &'static str = "group_fanout";
+    const OPS: usize = GROUP_CHILDREN;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move { inner.group_fanout(Self::OPS, || async {}).await })
+    }
+}
+
+/// 100k children sleeping for an hour on the runtime's timer, in one group spawned from a
+/// worker; once all have started (and registered their timers) they are cancelled.
+/// Only the cancel is timed: from `cancel` until every child's future has been dropped.
+struct GroupCancel;
+/// How long `group_cancel`'s children would sleep: far longer than any round.
+const GROUP_CANCEL_SLEEP: Duration = Duration::from_secs(3600);
+impl Workload for GroupCancel {
+    const NAME: &'static str = "group_cancel";
+    const OPS: usize = GROUP_CHILDREN;
+    async fn run<S: Spawner>(sp: S) {
+        Self::run_timed(sp).await;
+    }
+    async fn run_timed<S: Spawner>(sp: S) -> Duration {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let started = Arc::new(AtomicUsize::new(0));
+            let count = started.clone();
+            let sleeper = move || {
+                let started = count.clone();
+                async move {
+                    let sleep = S::sleep(GROUP_CANCEL_SLEEP);
+                    started.fetch_add(1, Relaxed);
+                    sleep.await;
+                }
+            };
+            inner.group_cancel(Self::OPS, sleeper, started).await
+        })
+        .await
+    }
+}
+
 /// A workload as the driver sees it: its name, and how to measure it on all runtimes
 /// (ns/op for arbor, tokio and smol, in the order of [`RUNTIMES`]).
 type Entry = (&'static str, fn(&Config) -> [f64; 3]);
@@ -599,7 +808,7 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 8] = [
+const WORKLOADS: [Entry; 10] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
@@ -608,6 +817,8 @@ const WORKLOADS: [Entry; 8] = [
     entry::<TcpEcho>(),
     entry::<Blocking>(),
     entry::<TimerFanout>(),
+    entry::<GroupFanout>(),
+    entry::<GroupCancel>(),
 ];
 
 // ====== Measurement =====================================================================
@@ -615,11 +826,7 @@ const WORKLOADS: [Entry; 8] = [
 /// Times one round of `W` on `rt`, from inside `block_on`.
 fn time_round<W: Workload, R: Rt>(rt: &R) -> Duration {
     let sp = rt.spawner();
-    rt.block_on(async move {
-        let start = Instant::now();
-        W::run(sp).await;
-        start.elapsed()
-    })
+    rt.block_on(W::run_timed(sp))
 }
 
 /// Builds the three runtimes, runs the rounds in rotating order, returns median ns/op.

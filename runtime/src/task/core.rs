@@ -8,7 +8,7 @@
 //! +--------------------------+
 //! | Core<T, S>               |  scheduler hook S, Stage<T> (future | output | consumed)
 //! +--------------------------+
-//! | Trailer                  |  owned-list slot, join waker, name, cancel node, span
+//! | Trailer                  |  owned-list slot, join waker, name, cancel nodes, span
 //! +--------------------------+
 //! ```
 //!
@@ -18,6 +18,7 @@
 //!   handle after `COMPLETE` while `JOIN_INTEREST` is set). See `state.rs`.
 //! - `Trailer::waker`: as `JOIN_WAKER` says (see `state.rs`).
 //! - `Trailer::owned_slot`: only under the owned-list shard lock.
+//! - `Trailer::task_node`: set once, by the task itself while it runs (`OnceLock`).
 //! - The rest is immutable after creation.
 
 use super::error::JoinError;
@@ -28,8 +29,8 @@ use crate::loom::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 /// The type-erased head of every task; a `NonNull<Header>` is a task pointer.
@@ -57,7 +58,8 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     /// The `Task<T>` handle was dropped; consumes the handle's reference.
     pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
-    /// Runtime shutdown; consumes the owned list's reference.
+    /// Runtime shutdown, or `TaskRef::cancel_in_place`: cancels the task, dropping its future
+    /// here if it is idle; consumes one reference (the owned list's, or a fresh one).
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
     /// Where the trailer starts, from the header.
     pub(crate) trailer_offset: usize,
@@ -100,6 +102,10 @@ pub(crate) struct Trailer {
     pub(crate) waker: UnsafeCell<Option<Waker>>,
     /// Immutable after creation.
     pub(crate) meta: TaskMeta,
+    /// The task's own node in the cancel tree, below `meta.cancel`: created the first time
+    /// the task opens a scope (`CancelNode::scope_parent`); the harness installs it as the
+    /// current node from then on.
+    pub(crate) task_node: OnceLock<Arc<CancelNode>>,
     /// `tracing` span for the task (id and name); entered around every poll.
     pub(crate) span: tracing::Span,
 }
@@ -125,6 +131,7 @@ impl<T: Future, S: Schedule> Cell<T, S> {
                 owned_slot: AtomicUsize::new(super::list::NOT_LISTED),
                 waker: UnsafeCell::new(None),
                 meta,
+                task_node: OnceLock::new(),
                 span,
             },
         })

@@ -205,7 +205,9 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         }
     }
 
-    /// Runtime shutdown; consumes the owned list's reference.
+    /// Runtime shutdown, or an in-place cancel (`TaskRef::cancel_in_place`): claims the task
+    /// if it is idle and drops its future here; consumes one reference (the owned list's,
+    /// or the claimer's fresh one, which `complete` releases as the runner's).
     pub(super) fn shutdown(self) {
         if !self.state().transition_to_shutdown() {
             // Running elsewhere (the runner sees CANCELLED) or already complete.

@@ -68,6 +68,12 @@ impl<T> Task<T> {
     pub fn name(&self) -> Option<&str> {
         self.raw.trailer().meta.name.as_deref()
     }
+
+    /// A type-erased reference to this task (for task groups).
+    #[doc(hidden)]
+    pub fn task_ref(&self) -> super::TaskRef {
+        super::TaskRef::new(self.raw)
+    }
 }
 
 impl<T> Future for Task<T> {

@@ -8,6 +8,7 @@
 //! | [`Notified`] | a run queue | one, consumed by running the task |
 //! | [`Task<T>`](crate::Task) | the user | one, released on drop (detaches the task) |
 //! | `Waker` | whoever waits on the task's behalf | one each |
+//! | [`TaskRef`] | a task group, for each child (doc-hidden) | one, released on drop |
 
 mod core;
 mod error;
@@ -18,6 +19,7 @@ pub(crate) mod list;
 mod raw;
 mod spawn;
 mod state;
+mod task_ref;
 mod waker;
 
 pub(crate) use self::core::TaskMeta;
@@ -27,6 +29,8 @@ pub use id::TaskId;
 pub use join::Task;
 pub(crate) use raw::RawTask;
 pub use spawn::{Builder, YieldNow, spawn, try_id, yield_now};
+#[doc(hidden)]
+pub use task_ref::TaskRef;
 
 use std::future::Future;
 use std::marker::PhantomData;

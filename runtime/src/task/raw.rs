@@ -93,9 +93,10 @@ impl RawTask {
         unsafe { (self.header().vtable.drop_join_handle_slow)(self.ptr) }
     }
 
-    /// Consumes the owned list's reference.
+    /// Cancels the task, dropping its future here if it is idle. Consumes one reference:
+    /// the owned list's (runtime shutdown) or a fresh one (`TaskRef::cancel_in_place`).
     pub(crate) fn shutdown(self) {
-        // SAFETY: the caller hands over the owned list's reference.
+        // SAFETY: the caller hands over one reference.
         unsafe { (self.header().vtable.shutdown)(self.ptr) }
     }
 
@@ -180,7 +181,7 @@ unsafe fn drop_join_handle_slow<T: Future, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// # Safety
-/// The caller hands over the owned list's reference.
+/// `ptr` is a live `Cell<T, S>`; the caller hands over one reference.
 unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded.
     unsafe { Harness::<T, S>::from_raw(ptr) }.shutdown();

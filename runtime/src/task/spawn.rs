@@ -64,8 +64,8 @@ impl Builder {
         self
     }
 
-    /// Spawns the task under `node` in the cancel tree (used by task groups): the node is
-    /// the current one around every poll of the task.
+    /// Spawns the task under `node` in the cancel tree (used by task groups): scopes the
+    /// task opens hang below `node`, through the task's own node (see `cancel`).
     #[doc(hidden)]
     pub fn cancel_node(mut self, node: Arc<CancelNode>) -> Builder {
         self.cancel = Some(node);

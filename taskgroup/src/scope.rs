@@ -1,0 +1,310 @@
+//! `CancelScope`: Trio's cancel scope, Rust style. The scope owns one node of the cancel
+//! tree (`arbor_runtime::cancel`); this module is the *origination* half.
+//!
+//! ## `Scoped` (the future of `CancelScope::run`), step by step
+//! 1. First poll: the node (made detached by `CancelScope::new`, so a handle could cancel it
+//!    before) is attached below the current node. A shielded scope also marks its region
+//!    active in every ancestor (`CancelNode::enter_shield`).
+//! 2. Each poll: register the task's waker with the node if it changed (a cancel wakes it),
+//!    then read the node's flag (one atomic load). Not cancelled: poll the inner future with
+//!    the node current, and check again if it returned `Pending`.
+//! 3. Cancelled, and no shielded region active inside: drop the inner future at once. If
+//!    this scope catches (its own cancel, and the parent's cancellation does not reach it),
+//!    resolve to `Err(Cancelled)`; otherwise stay pending: an enclosing scope, group or the
+//!    task itself is cancelled too and drops this future with the rest.
+//! 4. Cancelled with a shielded region active inside: keep polling the inner future until
+//!    the region ends (its end wakes this scope), then step 3.
+//! 5. The inner future's result wins if it completes in the poll that sees the cancel.
+
+use arbor_runtime::cancel::{CancelNode, ShieldRegion};
+use pin_project_lite::pin_project;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// A region of async code that can be cancelled as a unit (Trio's `CancelScope`).
+///
+/// Cancelling the scope (through a [`CancelHandle`], from any thread) drops the future it
+/// wraps at its next poll, with every scope nested inside it and every task spawned by a
+/// [`TaskGroup`](crate::TaskGroup) opened inside it, at any depth; [`run`](CancelScope::run)
+/// then resolves to `Err(Cancelled)`. When nested scopes are both cancelled, the outermost
+/// one reports it.
+///
+/// A [`shielded`](CancelScope::shielded) scope is not reached by cancellation from outer
+/// scopes, and an outer scope waits for it to complete before dropping: that is how code
+/// runs async cleanup. Its own cancel still applies.
+///
+/// ```
+/// use arbor_taskgroup::{CancelScope, Cancelled};
+///
+/// arbor_runtime::run(async {
+///     let scope = CancelScope::new();
+///     let handle = scope.handle();
+///     let res = scope
+///         .run(async move {
+///             handle.cancel(); // e.g. from another task
+///             std::future::pending::<()>().await
+///         })
+///         .await;
+///     assert_eq!(res, Err(Cancelled));
+/// });
+/// ```
+pub struct CancelScope {
+    node: Arc<CancelNode>,
+}
+
+impl CancelScope {
+    /// A scope that outer cancellation reaches.
+    pub fn new() -> CancelScope {
+        CancelScope {
+            node: CancelNode::new_detached(false),
+        }
+    }
+
+    /// A scope that outer cancellation does not reach (Trio's `shield=True`); outer scopes
+    /// wait for it to complete before they drop what they wrap.
+    ///
+    /// A shield defers cancellation that comes through the scope tree: enclosing cancel
+    /// scopes, task groups (a group's child waits too) and timeouts. Dropping the future
+    /// that contains it, `Task::cancel` of its task, and runtime shutdown still drop it at
+    /// once: a destructor cannot run async code.
+    ///
+    /// ```
+    /// use arbor_taskgroup::CancelScope;
+    ///
+    /// arbor_runtime::run(async {
+    ///     let outer = CancelScope::new();
+    ///     let handle = outer.handle();
+    ///     let res = outer
+    ///         .run(async move {
+    ///             handle.cancel();
+    ///             // The cleanup runs to the end although `outer` is cancelled.
+    ///             let cleaned = CancelScope::shielded().run(async { "cleaned up" }).await;
+    ///             assert_eq!(cleaned, Ok("cleaned up"));
+    ///             std::future::pending::<()>().await
+    ///         })
+    ///         .await;
+    ///     assert!(res.is_err());
+    /// });
+    /// ```
+    pub fn shielded() -> CancelScope {
+        CancelScope {
+            node: CancelNode::new_detached(true),
+        }
+    }
+
+    /// A handle that cancels this scope, from any thread, before or while it runs.
+    pub fn handle(&self) -> CancelHandle {
+        CancelHandle {
+            node: self.node.clone(),
+        }
+    }
+
+    /// Cancels the scope (as [`CancelHandle::cancel`]); before `run`, the wrapped future is
+    /// then never polled.
+    pub fn cancel(&self) {
+        self.node.cancel();
+    }
+
+    /// Whether the scope is shielded.
+    pub fn is_shielded(&self) -> bool {
+        self.node.is_shielded()
+    }
+
+    /// Runs `fut` inside the scope: `Ok` with its output, or `Err(Cancelled)` if the scope
+    /// was cancelled first (the future is dropped then).
+    pub fn run<F: Future>(self, fut: F) -> Scoped<F> {
+        Scoped {
+            inner: Inner::Running { fut },
+            node: self.node,
+            attached: false,
+            registered: None,
+            shield: None,
+        }
+    }
+
+    /// The scope's node in the cancel tree, for crates that build scopes of their own
+    /// (timeouts: a deadline that cancels it; `CancelNode::cancel`'s return value and
+    /// `cancel_called` tell whether it was this scope's own cancel).
+    #[doc(hidden)]
+    pub fn node(&self) -> &Arc<CancelNode> {
+        &self.node
+    }
+}
+
+impl Default for CancelScope {
+    fn default() -> CancelScope {
+        CancelScope::new()
+    }
+}
+
+impl fmt::Debug for CancelScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelScope")
+            .field("cancelled", &self.node.is_cancelled())
+            .field("shielded", &self.node.is_shielded())
+            .finish()
+    }
+}
+
+/// Cancels a [`CancelScope`] from anywhere (`Clone + Send + Sync`).
+///
+/// ```
+/// use arbor_taskgroup::CancelScope;
+///
+/// let scope = CancelScope::new();
+/// let handle = scope.handle();
+/// std::thread::spawn(move || handle.cancel()).join().unwrap();
+/// assert!(scope.handle().is_cancelled());
+/// ```
+#[derive(Clone)]
+pub struct CancelHandle {
+    node: Arc<CancelNode>,
+}
+
+impl CancelHandle {
+    /// Cancels the scope and everything inside it. Idempotent.
+    pub fn cancel(&self) {
+        self.node.cancel();
+    }
+
+    /// Whether the scope is cancelled: by this handle, or by an enclosing scope whose
+    /// cancellation reaches it.
+    pub fn is_cancelled(&self) -> bool {
+        self.node.is_cancelled()
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("cancelled", &self.node.is_cancelled())
+            .finish()
+    }
+}
+
+/// A [`CancelScope`] was cancelled before the future it wrapped completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the cancel scope was cancelled")
+    }
+}
+
+impl Error for Cancelled {}
+
+pin_project! {
+    #[project = InnerProj]
+    enum Inner<F> {
+        Running { #[pin] fut: F },
+        Gone,
+    }
+}
+
+pin_project! {
+    /// The future of [`CancelScope::run`].
+    #[must_use = "futures do nothing unless you `.await` them"]
+    pub struct Scoped<F> {
+        #[pin]
+        inner: Inner<F>,
+        node: Arc<CancelNode>,
+        attached: bool,
+        // The waker last registered with the node.
+        registered: Option<Waker>,
+        // Held while a shielded scope runs (step 1).
+        shield: Option<ShieldRegion>,
+    }
+
+    impl<F> PinnedDrop for Scoped<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            // The wrapped future first, then the region it ran in.
+            this.inner.set(Inner::Gone);
+            *this.shield = None;
+            if this.registered.is_some() {
+                this.node.clear_waker();
+            }
+        }
+    }
+}
+
+impl<F: Future> Scoped<F> {
+    /// Step 3: drops the wrapped future; `Err(Cancelled)` if this scope catches.
+    fn finish_cancelled(self: Pin<&mut Self>) -> Poll<Result<F::Output, Cancelled>> {
+        let mut this = self.project();
+        this.inner.set(Inner::Gone);
+        *this.shield = None;
+        if this.node.catches() {
+            this.node.clear_waker();
+            *this.registered = None;
+            Poll::Ready(Err(Cancelled))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.as_mut().project();
+        if !*this.attached {
+            this.node.attach(CancelNode::scope_parent());
+            if this.node.is_shielded() {
+                *this.shield = Some(this.node.enter_shield());
+            }
+            *this.attached = true;
+        }
+        if let Inner::Gone = *this.inner {
+            // Dropped without catching: an enclosing scope drops this future.
+            return Poll::Pending;
+        }
+        if !this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            this.node.register_waker(cx.waker());
+            *this.registered = Some(cx.waker().clone());
+        }
+        if this.node.is_cancelled() && this.node.shields() == 0 {
+            return self.finish_cancelled();
+        }
+        let polled = {
+            let InnerProj::Running { fut } = this.inner.project() else {
+                unreachable!("checked above")
+            };
+            let _enter = this.node.enter();
+            fut.poll(cx)
+        };
+        match polled {
+            Poll::Ready(output) => {
+                let mut this = self.project();
+                this.inner.set(Inner::Gone);
+                *this.shield = None;
+                this.node.clear_waker();
+                *this.registered = None;
+                Poll::Ready(Ok(output))
+            }
+            Poll::Pending if self.node.is_cancelled() && self.node.shields() == 0 => {
+                self.finish_cancelled()
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Scoped<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scoped")
+            .field("cancelled", &self.node.is_cancelled())
+            .field("shielded", &self.node.is_shielded())
+            .finish_non_exhaustive()
+    }
+}

@@ -107,7 +107,8 @@ impl CancelNode {
             (inner.waker.take(), children)
         };
         if let Some(waker) = waker {
-            waker.wake();
+            // A panicking waker must not stop the propagation to the children.
+            crate::wake::wake(waker);
         }
         for child in children {
             if !child.shielded && !child.cancelled.swap(true, Ordering::AcqRel) {

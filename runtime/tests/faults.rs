@@ -170,23 +170,33 @@ rt_test! {
 }
 
 #[test]
-fn panics_in_drop_at_shutdown_are_contained() {
+fn panics_in_drop_at_shutdown_are_contained_and_reported() {
     support::quiet_panics();
     for (name, make) in support::flavours() {
         let rt = make();
         let drops = Arc::new(AtomicUsize::new(0));
-        rt.block_on(async {
-            for _ in 0..8 {
-                drop(spawn(PanicOnDrop {
-                    drops: drops.clone(),
-                    started: Arc::new(AtomicBool::new(false)),
-                }));
-            }
+        let held = rt.block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    spawn(PanicOnDrop {
+                        drops: drops.clone(),
+                        started: Arc::new(AtomicBool::new(false)),
+                    })
+                })
+                .collect();
             yield_now().await;
+            // Half detached, half held.
+            tasks.into_iter().skip(4).collect::<Vec<_>>()
         });
         // Shutdown drops every future; the destructors' panics stay inside the runtime.
         drop(rt);
         assert_eq!(drops.load(SeqCst), 8, "{name}");
+        let other = Builder::new_current_thread().build().unwrap();
+        for task in held {
+            let err = other.block_on(task).unwrap_err();
+            assert!(err.is_panic(), "{name}: {err}");
+            assert_eq!(panic_message(&*err.into_panic()), "arbor-test: drop");
+        }
     }
 }
 

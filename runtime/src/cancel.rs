@@ -234,7 +234,8 @@ impl CancelNode {
             )
         };
         if let Some(waker) = waker {
-            waker.wake();
+            // A panicking waker must not stop the propagation to the children.
+            crate::wake::wake(waker);
         }
         if let Some(hook) = hook {
             hook.on_cancel();

@@ -45,6 +45,7 @@ mod scheduler;
 pub mod sync;
 pub mod task;
 pub mod time;
+mod wake;
 
 pub use blocking::to_thread;
 pub use task::{JoinError, Task, TaskId};

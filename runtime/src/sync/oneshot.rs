@@ -139,7 +139,7 @@ impl<T> Sender<T> {
         let waker = state.rx_waker.take();
         drop(state);
         if let Some(w) = waker {
-            w.wake();
+            crate::wake::wake(w);
         }
         Ok(())
     }
@@ -195,7 +195,7 @@ impl<T> Drop for Sender<T> {
         drop(state);
         drop(old);
         if let Some(w) = waker {
-            w.wake();
+            crate::wake::wake(w);
         }
     }
 }
@@ -229,7 +229,7 @@ impl<T> Receiver<T> {
         let waker = state.tx_waker.take();
         drop(state);
         if let Some(w) = waker {
-            w.wake();
+            crate::wake::wake(w);
         }
     }
 }
@@ -265,7 +265,7 @@ impl<T> Drop for Receiver<T> {
         drop(state);
         drop((value, old));
         if let Some(w) = waker {
-            w.wake();
+            crate::wake::wake(w);
         }
     }
 }

@@ -314,11 +314,12 @@ impl WakeList {
         }
     }
 
-    /// Wakes every collected waker. Call it with no lock held.
+    /// Wakes every collected waker. Call it with no lock held. A waker that panics does not
+    /// stop the others (see `crate::wake`).
     pub(crate) fn wake_all(self) {
         let WakeList { inline, spill, .. } = self;
-        inline.into_iter().flatten().for_each(Waker::wake);
-        spill.into_iter().for_each(Waker::wake);
+        inline.into_iter().flatten().for_each(crate::wake::wake);
+        spill.into_iter().for_each(crate::wake::wake);
     }
 }
 

@@ -236,7 +236,8 @@ impl Trailer {
     pub(crate) unsafe fn wake_join(&self) {
         // SAFETY: the caller may read the slot.
         self.waker.with(|ptr| match unsafe { &*ptr } {
-            Some(waker) => waker.wake_by_ref(),
+            // The handle's waker may be a user's: its panic must not unwind into a worker.
+            Some(waker) => crate::wake::wake_by_ref(waker),
             None => panic!("join waker missing"),
         })
     }

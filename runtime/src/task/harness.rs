@@ -1,9 +1,10 @@
 //! The typed side of a task: polling, completing, cancelling and reading the output.
 //!
 //! ## Panics
-//! This is the one place where panics are handled. A panic in the future's `poll` or its
+//! This is where a task's panics are handled. A panic in the future's `poll` or its
 //! destructor is caught here and stored as the task's `JoinError`; a panic while dropping
-//! an output nobody reads, or in the join waker, is caught and discarded. Nothing unwinds
+//! an output nobody reads is caught and discarded; a panic in the join waker (possibly a
+//! user's) is contained by `crate::wake`, like every waker arbor wakes. Nothing unwinds
 //! into a worker.
 //!
 //! ## References
@@ -174,7 +175,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     /// references of the runner and the list.
     fn complete(self) {
         let snapshot = self.state().transition_to_complete();
-        // Neither dropping an unread output nor the handle's waker may unwind into a worker.
+        // Dropping an unread output must not unwind into a worker (`wake_join` contains a
+        // panic of the handle's waker itself).
         let _ = catch_unwind(AssertUnwindSafe(|| {
             if !snapshot.is_join_interested() {
                 // Nobody reads the output: drop it here.

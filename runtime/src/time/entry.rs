@@ -179,7 +179,8 @@ impl TimerEntry {
         }
         let waker = self.lock_waker().take();
         if let Some(waker) = waker {
-            waker.wake();
+            // Possibly a user's waker, woken on the thread turning the driver.
+            crate::wake::wake(waker);
         }
         None
     }
@@ -188,7 +189,8 @@ impl TimerEntry {
     pub(crate) fn wake_for_shutdown(&self) {
         let waker = self.lock_waker().take();
         if let Some(waker) = waker {
-            waker.wake();
+            // Possibly a user's waker, woken on the thread turning the driver.
+            crate::wake::wake(waker);
         }
     }
 }

@@ -263,7 +263,7 @@ impl CancelNode {
     fn wake(&self) {
         let waker = self.lock().waker.clone();
         if let Some(waker) = waker {
-            waker.wake();
+            crate::wake::wake(waker);
         }
     }
 

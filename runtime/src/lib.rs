@@ -45,7 +45,8 @@ mod scheduler;
 pub mod sync;
 pub mod task;
 pub mod time;
-mod wake;
+#[doc(hidden)]
+pub mod wake;
 
 pub use blocking::to_thread;
 pub use task::{JoinError, Task, TaskId};

@@ -24,7 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 
 /// Wakes `waker`, containing a panic in it (see the module header).
-pub(crate) fn wake(waker: Waker) {
+pub fn wake(waker: Waker) {
     // AssertUnwindSafe: the closure owns the waker; nothing of ours is observed after a panic.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || waker.wake())) {
         report(payload);
@@ -32,7 +32,7 @@ pub(crate) fn wake(waker: Waker) {
 }
 
 /// Wakes `waker` by reference, containing a panic in it (see the module header).
-pub(crate) fn wake_by_ref(waker: &Waker) {
+pub fn wake_by_ref(waker: &Waker) {
     // AssertUnwindSafe: a waker is only ever read here.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())) {
         report(payload);

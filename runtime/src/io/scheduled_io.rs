@@ -399,12 +399,12 @@ impl WakeList {
         let count = self.len + self.spill.len();
         for slot in &mut self.inline[..self.len] {
             if let Some(waker) = slot.take() {
-                waker.wake();
+                crate::wake::wake(waker);
             }
         }
         self.len = 0;
         for waker in self.spill.drain(..) {
-            waker.wake();
+            crate::wake::wake(waker);
         }
         count
     }

@@ -80,7 +80,7 @@ impl Completion {
         if prev >> 1 == 1 {
             let waker = self.lock().take();
             if let Some(waker) = waker {
-                waker.wake();
+                arbor_runtime::wake::wake(waker);
             }
         }
     }

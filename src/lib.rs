@@ -85,6 +85,8 @@ mod as_completed;
 mod gather;
 mod maybe_done;
 mod ready;
+#[cfg(unix)]
+mod serve;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use gather::{Gather, TryGather, gather, try_gather};
@@ -209,6 +211,7 @@ pub mod runtime {
 /// ```
 #[cfg(unix)]
 pub mod net {
+    pub use crate::serve::serve;
     pub use arbor_runtime::net::*;
 }
 

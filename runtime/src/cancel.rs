@@ -384,6 +384,21 @@ impl fmt::Debug for EnterGuard<'_> {
     }
 }
 
+/// Dropping the last reference to a long chain of ancestors (a 10k-deep tree of groups)
+/// would recurse once per level and overflow the stack; the chain is unlinked in a loop.
+impl Drop for CancelNode {
+    fn drop(&mut self) {
+        let mut next = self.parent.take().flatten();
+        while let Some(parent) = next {
+            match Arc::into_inner(parent) {
+                // The last reference: take its parent before it drops, so it drops flat.
+                Some(mut node) => next = node.parent.take().flatten(),
+                None => break,
+            }
+        }
+    }
+}
+
 impl fmt::Debug for CancelNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelNode")

@@ -24,11 +24,54 @@ use arbor_runtime::cancel::{CancelHook, CancelNode};
 use arbor_runtime::runtime::Handle;
 use arbor_runtime::task::TaskRef;
 use std::any::Any;
+use std::cell::RefCell;
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 /// The registry is first swept of finished children when it holds this many.
 const REGISTRY_SWEEP_MIN: usize = 64;
+
+/// How many group drops may nest on one thread's stack (a group dropped in place drops its
+/// children in place, whose groups drop theirs, ...). Past this depth the drop hands its
+/// children to the outermost group drop on the thread, which finishes them in a loop: a
+/// 10k-deep chain of groups is dropped without 10k nested frames.
+const MAX_NESTED_DROPS: usize = 16;
+
+/// What deep group drops on this thread handed to the outermost one (see
+/// [`Shared::drop_children`]).
+#[derive(Default)]
+struct DropWork {
+    /// Group drops in progress on this thread's stack.
+    depth: usize,
+    /// Children still to cancel in place.
+    deferred: Vec<TaskRef>,
+    /// Groups whose children the outermost drop must also wait for.
+    waits: Vec<Arc<Completion>>,
+}
+
+thread_local! {
+    static DROP_WORK: RefCell<DropWork> = RefCell::new(DropWork::default());
+}
+
+/// Leaves one level of [`DropWork::depth`], on return and on unwind alike.
+struct DropDepth;
+
+impl DropDepth {
+    fn enter() -> (DropDepth, usize) {
+        let depth = DROP_WORK.with(|w| {
+            let mut w = w.borrow_mut();
+            w.depth += 1;
+            w.depth
+        });
+        (DropDepth, depth)
+    }
+}
+
+impl Drop for DropDepth {
+    fn drop(&mut self) {
+        let _ = DROP_WORK.try_with(|w| w.borrow_mut().depth -= 1);
+    }
+}
 
 /// A panic payload, as `catch_unwind` returns it.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -39,7 +82,8 @@ pub(crate) struct Shared<E> {
     /// else where it was first polled. Unset, `spawn` uses the current runtime (or panics
     /// naming how to get one). Set once.
     pub(crate) handle: OnceLock<Handle>,
-    pub(crate) completion: Completion,
+    /// Shared with deep group drops that hand their wait to the outermost one.
+    pub(crate) completion: Arc<Completion>,
     registry: Mutex<Registry>,
     outcome: Mutex<Outcome<E>>,
 }
@@ -63,7 +107,7 @@ impl<E: Send + 'static> Shared<E> {
         let shared = Arc::new(Shared {
             node: CancelNode::new_detached(false),
             handle: OnceLock::new(),
-            completion: Completion::new(),
+            completion: Arc::new(Completion::new()),
             registry: Mutex::new(Registry {
                 children: Vec::new(),
                 sweep_at: REGISTRY_SWEEP_MIN,
@@ -158,7 +202,9 @@ impl<E> Shared<E> {
             panic: outcome.panic.take(),
         }
     }
+}
 
+impl<E> Shared<E> {
     /// The scope future is dropped before its group finished: cancel every child and return
     /// only once each child's future has been dropped.
     ///
@@ -172,6 +218,13 @@ impl<E> Shared<E> {
     /// the wait never blocks there. (A child that owns its own group's scope future and drops
     /// it from its own poll would wait for itself; nothing in the API hands a child its
     /// group's scope future.)
+    ///
+    /// Dropping idle children in place nests: their own groups drop their children in place
+    /// from inside this call. Past [`MAX_NESTED_DROPS`] nested group drops on this thread,
+    /// a drop hands its children (and its wait) to the outermost group drop on the thread,
+    /// which cancels them in a loop and waits for every such group before it returns. So
+    /// the guarantee holds for the outermost drop (every future below it is gone when it
+    /// returns), and the stack stays bounded however deep the tree.
     pub(crate) fn drop_children(&self) {
         let children = {
             let mut registry = self.registry();
@@ -181,10 +234,29 @@ impl<E> Shared<E> {
         // Nested groups inside running children learn of it now and start cancelling their
         // own children in parallel; our own hook sees `dropping` and does nothing.
         self.node.cancel();
+        let (_depth, depth) = DropDepth::enter();
+        if depth > MAX_NESTED_DROPS {
+            DROP_WORK.with(|w| {
+                let mut w = w.borrow_mut();
+                w.deferred.extend(children);
+                w.waits.push(self.completion.clone());
+            });
+            return;
+        }
         for child in &children {
             child.cancel_in_place();
         }
         drop(children);
+        if depth == 1 {
+            // The outermost group drop on this thread: finish what deeper ones handed over.
+            while let Some(child) = DROP_WORK.with(|w| w.borrow_mut().deferred.pop()) {
+                child.cancel_in_place();
+            }
+            let waits = DROP_WORK.with(|w| mem::take(&mut w.borrow_mut().waits));
+            for group in waits.iter().rev() {
+                group.wait_closed_blocking();
+            }
+        }
         self.completion.wait_closed_blocking();
     }
 }

@@ -23,6 +23,9 @@
 //! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
 //! | Trio `CancelScope`, `CancelScope(shield=True)` | [`CancelScope::new()`](CancelScope::new), [`CancelScope::shielded()`](CancelScope::shielded); [`scope.handle()`](CancelScope::handle) -> [`CancelHandle`]; [`scope.run(fut).await`](CancelScope::run) -> `Result<T, Cancelled>` |
 //! | `asyncio.shield(aw)` | [`arbor::shield(fut).await`](shield) -> `Result<T, JoinError>` |
+//! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`task::current()`](task::current) -> `Option<TaskInfo>`, [`task::all()`](task::all) -> `Vec<TaskInfo>` |
+//! | `python -m asyncio pstree` | [`task::dump()`](task::dump) -> `String`: the live task tree, groups nested |
+//! | `asyncio.run(debug=True)` slow-callback warnings | [`runtime::Builder::slow_poll_threshold(d)`](runtime::Builder::slow_poll_threshold): a `tracing` warning per poll longer than `d` |
 //!
 //! ```
 //! let answer = arbor::run(async {
@@ -215,10 +218,57 @@ pub mod net {
     pub use arbor_runtime::net::*;
 }
 
-/// Tasks: spawning with options, blocking calls, ids.
+/// Tasks: spawning with options, blocking calls, ids, and introspection:
+/// [`current`](task::current), [`all`](task::all) and [`dump`](task::dump) (asyncio's
+/// `current_task()`, `all_tasks()` and `python -m asyncio pstree`).
+///
+/// ```
+/// use arbor::task::{self, Builder};
+/// use arbor::{TaskGroup, sync::Event};
+/// use std::sync::Arc;
+///
+/// arbor::run(async {
+///     let (started, done) = (Arc::new(Event::new()), Arc::new(Event::new()));
+///     let (s, d) = (started.clone(), done.clone());
+///     let server = Builder::new().name("server").spawn(async move {
+///         TaskGroup::<()>::scope(|tg| async move {
+///             let conn = tg.spawn(async move {
+///                 d.wait().await;
+///                 Ok(())
+///             });
+///             s.set();
+///             conn.await.unwrap();
+///             Ok(())
+///         })
+///         .await
+///         .unwrap();
+///     });
+///     started.wait().await;
+///
+///     let tasks = task::all();
+///     let conn = tasks.iter().find(|t| t.group().is_some()).unwrap();
+///     assert_eq!(conn.group().unwrap().opened_by(), Some(server.id()));
+///     // server (id 1)
+///     // └── TaskGroup (group 1)
+///     //     └── <unnamed> (id 2)
+///     let tree = task::dump();
+///     assert_eq!(
+///         tree,
+///         format!(
+///             "server (id {})\n└── TaskGroup (group {})\n    └── <unnamed> (id {})\n",
+///             server.id(),
+///             conn.group().unwrap().id(),
+///             conn.id()
+///         )
+///     );
+///     done.set();
+///     server.await.unwrap();
+/// });
+/// ```
 pub mod task {
     pub use arbor_runtime::task::{
-        Builder, TaskId, YieldNow, spawn, spawn_blocking, try_id, yield_now,
+        Builder, GroupInfo, SLOW_POLL_TARGET, TaskId, TaskInfo, YieldNow, all, current, dump,
+        spawn, spawn_blocking, try_id, yield_now,
     };
     pub use arbor_taskgroup::{GroupScope, Scoped, Shield};
 }

@@ -58,6 +58,7 @@
 //! through the unshielded ancestors; a per-node deadline slot goes next to `shields` then.
 
 use crate::context;
+use crate::task::GroupTag;
 use std::fmt;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -92,6 +93,8 @@ pub struct CancelNode {
     parent: OnceLock<Option<Arc<CancelNode>>>,
     /// Children to propagate to, the waker of the task polling this scope, the hook.
     inner: Mutex<Inner>,
+    /// Set for a task group's node (`new_detached_group`): what task dumps show. Immutable.
+    group: Option<GroupTag>,
 }
 
 struct Inner {
@@ -106,6 +109,18 @@ impl CancelNode {
     /// A node that belongs to no tree yet: it can be cancelled, and is attached later with
     /// [`attach`](CancelNode::attach).
     pub fn new_detached(shielded: bool) -> Arc<CancelNode> {
+        CancelNode::detached_with(shielded, None)
+    }
+
+    /// A detached, unshielded node for a task group: tagged with a fresh group id and the
+    /// task that opens the group (the one being polled now), so that
+    /// [`task::all`](crate::task::all) and [`task::dump`](crate::task::dump) can place
+    /// the group and its children in the task tree.
+    pub fn new_detached_group() -> Arc<CancelNode> {
+        CancelNode::detached_with(false, Some(GroupTag::new()))
+    }
+
+    fn detached_with(shielded: bool, group: Option<GroupTag>) -> Arc<CancelNode> {
         Arc::new(CancelNode {
             flags: AtomicU8::new(0),
             shielded,
@@ -117,6 +132,7 @@ impl CancelNode {
                 waker: None,
                 hook: None,
             }),
+            group,
         })
     }
 
@@ -176,6 +192,11 @@ impl CancelNode {
     /// Whether this node's own [`cancel`](CancelNode::cancel) was called.
     pub fn cancel_called(&self) -> bool {
         self.flags.load(Ordering::Acquire) & CANCEL_CALLED != 0
+    }
+
+    /// The group tag of a task group's node (see [`new_detached_group`](Self::new_detached_group)).
+    pub(crate) fn group_tag(&self) -> Option<&GroupTag> {
+        self.group.as_ref()
     }
 
     /// Whether this node is shielded from its parent.

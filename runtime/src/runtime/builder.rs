@@ -36,6 +36,7 @@ pub struct Builder {
     thread_stack_size: Option<usize>,
     keep_alive: Duration,
     start_paused: bool,
+    slow_poll_threshold: Option<Duration>,
 }
 
 impl Builder {
@@ -58,6 +59,7 @@ impl Builder {
             thread_stack_size: None,
             keep_alive: blocking::DEFAULT_KEEP_ALIVE,
             start_paused: false,
+            slow_poll_threshold: None,
         }
     }
 
@@ -114,6 +116,37 @@ impl Builder {
         self
     }
 
+    /// Reports every single poll of a task that takes longer than `threshold` (asyncio's
+    /// debug-mode slow-callback warning): a `tracing` warning with target
+    /// [`SLOW_POLL_TARGET`](crate::task::SLOW_POLL_TARGET) names the task (fields `task.id`,
+    /// `task.name`) and gives the poll's duration (`poll_duration`). A slow poll blocks its
+    /// worker, and every task queued behind it: move blocking work to
+    /// [`to_thread`](crate::to_thread).
+    ///
+    /// Off by default; when off, polls are not timed at all. When on, each poll reads the
+    /// monotonic clock twice.
+    ///
+    /// ```
+    /// use arbor_runtime::runtime::Builder;
+    /// use std::time::Duration;
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     // With a `tracing` subscriber installed, this logs a warning naming "busy".
+    ///     let task = arbor_runtime::task::Builder::new()
+    ///         .name("busy")
+    ///         .spawn(async { std::thread::sleep(Duration::from_millis(20)) });
+    ///     task.await.unwrap();
+    /// });
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -149,10 +182,14 @@ impl Builder {
             self.keep_alive,
         );
         let spawner = pool.spawner().clone();
+        let config = scheduler::Config {
+            slow_poll_threshold: self.slow_poll_threshold,
+        };
         match self.kind {
             Kind::CurrentThread => {
-                let handle =
-                    scheduler::Handle::CurrentThread(current_thread::create(spawner, driver));
+                let handle = scheduler::Handle::CurrentThread(current_thread::create(
+                    spawner, driver, config,
+                ));
                 pool.set_handle(handle.clone());
                 Ok(Runtime {
                     handle: Handle { inner: handle },
@@ -162,7 +199,7 @@ impl Builder {
                 })
             }
             Kind::MultiThread => {
-                let (sched, cores) = multi_thread::create(workers, spawner, driver);
+                let (sched, cores) = multi_thread::create(workers, spawner, driver, config);
                 let handle = scheduler::Handle::MultiThread(sched.clone());
                 pool.set_handle(handle.clone());
                 let mut rt = Runtime {

@@ -8,6 +8,7 @@
 use crate::blocking;
 use crate::driver::Driver;
 use crate::park::{Parker, Unparker};
+use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
@@ -19,6 +20,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Wake, Waker};
+use std::time::Duration;
 
 /// Tasks run between two checks of the `block_on` future.
 const EVENT_INTERVAL: usize = 61;
@@ -48,6 +50,8 @@ pub(crate) struct Shared {
     unpark: Unparker,
     /// Timers and IO, turned by the thread driving the scheduler when it runs out of tasks.
     pub(crate) driver: Arc<Driver>,
+    /// The builder's settings for tasks. Immutable.
+    config: Config,
 }
 
 pub(crate) struct Core {
@@ -63,7 +67,11 @@ pub(crate) struct Context {
     core: RefCell<Option<Box<Core>>>,
 }
 
-pub(crate) fn create(blocking: blocking::Spawner, driver: Arc<Driver>) -> Arc<Handle> {
+pub(crate) fn create(
+    blocking: blocking::Spawner,
+    driver: Arc<Driver>,
+    config: Config,
+) -> Arc<Handle> {
     let parker = Parker::new(driver.clone());
     let unpark = parker.unparker().clone();
     let core = Box::new(Core {
@@ -78,6 +86,7 @@ pub(crate) fn create(blocking: blocking::Spawner, driver: Arc<Driver>) -> Arc<Ha
             woken: AtomicBool::new(false),
             unpark,
             driver,
+            config,
         },
         blocking,
         core: Mutex::new(Some(core)),
@@ -336,5 +345,9 @@ impl Schedule for Arc<Handle> {
 
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
         self.shared.owned.remove(task)
+    }
+
+    fn slow_poll_threshold(&self) -> Option<Duration> {
+        self.shared.config.slow_poll_threshold
     }
 }

@@ -7,9 +7,18 @@ pub(crate) mod multi_thread;
 
 use crate::blocking;
 use crate::driver::Driver;
-use crate::task::{Task, TaskMeta};
+use crate::task::{RawTask, Task, TaskMeta};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings from `runtime::Builder` that the scheduler hands to every task it runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Config {
+    /// `Builder::slow_poll_threshold`: a poll longer than this is reported with a `tracing`
+    /// warning. `None` (the default) skips the measurement altogether.
+    pub(crate) slow_poll_threshold: Option<Duration>,
+}
 
 /// A handle to a running scheduler; cheap to clone.
 #[derive(Clone)]
@@ -25,11 +34,13 @@ pub(crate) enum Context {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, mut meta: TaskMeta) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // The spawning task, for `task::dump`: one TLS read per spawn.
+        meta.parent = crate::task::try_id();
         match self {
             Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, meta),
             Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, meta),
@@ -58,6 +69,15 @@ impl Handle {
         match self {
             Handle::MultiThread(h) => &h.blocking,
             Handle::CurrentThread(h) => &h.blocking,
+        }
+    }
+
+    /// Calls `f` with every live task, one owned-list shard lock at a time; `f` runs under
+    /// the lock, so it must only read the task's immutable fields.
+    pub(crate) fn for_each_task(&self, f: impl FnMut(RawTask)) {
+        match self {
+            Handle::MultiThread(h) => h.shared.owned.for_each(f),
+            Handle::CurrentThread(h) => h.shared.owned.for_each(f),
         }
     }
 

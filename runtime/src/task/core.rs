@@ -93,6 +93,9 @@ pub(crate) struct TaskMeta {
     /// The cancel-scope node the task was spawned under (a TaskGroup's), installed as the
     /// current node around every poll.
     pub(crate) cancel: Option<Arc<CancelNode>>,
+    /// The task being polled on the spawning thread at spawn time, for `task::dump`'s tree
+    /// (set by `scheduler::Handle::spawn`).
+    pub(crate) parent: Option<TaskId>,
 }
 
 pub(crate) struct Trailer {

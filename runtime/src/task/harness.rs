@@ -7,6 +7,13 @@
 //! user's) is contained by `crate::wake`, like every waker arbor wakes. Nothing unwinds
 //! into a worker.
 //!
+//! ## Slow polls
+//! With `runtime::Builder::slow_poll_threshold` set, `poll_future` reads the monotonic clock
+//! before and after the future's `poll` and reports a poll longer than the threshold with
+//! a `tracing` warning (target [`SLOW_POLL_TARGET`]) naming the task. The threshold comes
+//! from the scheduler hook (`Schedule::slow_poll_threshold`), already at hand here; when it
+//! is `None` the clock is never read.
+//!
 //! ## References
 //! `poll` consumes the `Notified` reference: on `Pending` it is dropped, or reused for the
 //! resubmitted `Notified`; on completion it is dropped with the owned list's reference.
@@ -16,13 +23,33 @@ use super::core::{Cell, Core, Header, Trailer};
 use super::error::JoinError;
 use super::raw::RawTask;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
-use super::{Notified, OwnedTask, Schedule, waker};
+use super::{Notified, OwnedTask, Schedule, TaskId, waker};
 use crate::context;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// The `tracing` target of slow-poll warnings (`runtime::Builder::slow_poll_threshold`).
+pub const SLOW_POLL_TARGET: &str = "arbor::slow_poll";
+
+/// Emits the slow-poll warning; out of line, so the poll path stays small.
+#[cold]
+#[inline(never)]
+fn report_slow_poll(id: TaskId, name: Option<&str>, took: Duration, threshold: Duration) {
+    tracing::warn!(
+        target: SLOW_POLL_TARGET,
+        { task.id = id.as_u64(), task.name = name.unwrap_or(super::info::UNNAMED), poll_duration = ?took, threshold = ?threshold },
+        "a single poll of task {} ({}) took {:?}, longer than the slow_poll_threshold of {:?}; \
+         it blocked its worker meanwhile: move blocking work to `arbor::to_thread`",
+        name.unwrap_or(super::info::UNNAMED),
+        id,
+        took,
+        threshold,
+    );
+}
 
 pub(super) struct Harness<T: Future, S: 'static> {
     cell: NonNull<Cell<T, S>>,
@@ -132,6 +159,11 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         }
 
         let core = self.core();
+        // One branch when the threshold is off: the clock is only read when it is on.
+        let timed = core
+            .scheduler
+            .slow_poll_threshold()
+            .map(|threshold| (threshold, Instant::now()));
         let polled = catch_unwind(AssertUnwindSafe(|| {
             let guard = DropOnUnwind(core);
             // SAFETY: RUNNING is set by this thread and the stage is `Running`.
@@ -139,6 +171,12 @@ impl<T: Future, S: Schedule> Harness<T, S> {
             std::mem::forget(guard);
             res
         }));
+        if let Some((threshold, started)) = timed {
+            let took = started.elapsed();
+            if took > threshold {
+                report_slow_poll(id, self.trailer().meta.name.as_deref(), took, threshold);
+            }
+        }
         let output = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => {

@@ -18,6 +18,12 @@ impl TaskId {
         TaskId(NonZeroU64::new(id).expect("task id counter overflowed"))
     }
 
+    /// A given id, for tests that build task trees by hand.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn from_u64(id: u64) -> TaskId {
+        TaskId(NonZeroU64::new(id).expect("task ids start at 1"))
+    }
+
     /// The id as a number, for logs and metrics.
     pub fn as_u64(self) -> u64 {
         self.0.get()

@@ -134,6 +134,18 @@ impl<S: Schedule> OwnedTasks<S> {
         }
     }
 
+    /// Calls `f` with each listed task, holding one shard's lock at a time (the list's
+    /// reference keeps each task alive meanwhile). `f` must not touch the list, and must run
+    /// no user code: it may only read the task's immutable fields.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(RawTask)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for raw in shard.slots.iter().flatten() {
+                f(*raw);
+            }
+        }
+    }
+
     /// How many tasks are alive.
     pub(crate) fn len(&self) -> usize {
         self.shards

@@ -14,6 +14,7 @@ mod core;
 mod error;
 mod harness;
 mod id;
+mod info;
 mod join;
 pub(crate) mod list;
 mod raw;
@@ -25,7 +26,10 @@ mod waker;
 pub(crate) use self::core::TaskMeta;
 pub use crate::blocking::spawn_blocking;
 pub use error::JoinError;
+pub use harness::SLOW_POLL_TARGET;
 pub use id::TaskId;
+pub(crate) use info::GroupTag;
+pub use info::{GroupInfo, TaskInfo, all, current, dump};
 pub use join::Task;
 pub(crate) use raw::RawTask;
 pub use spawn::{Builder, YieldNow, spawn, try_id, yield_now};
@@ -35,6 +39,7 @@ pub use task_ref::TaskRef;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
+use std::time::Duration;
 
 /// The hook a task calls into its scheduler with.
 pub(crate) trait Schedule: Sync + Sized + 'static {
@@ -49,6 +54,12 @@ pub(crate) trait Schedule: Sync + Sized + 'static {
     /// The task completed: remove it from the owned list, returning the list's reference
     /// (`None` if shutdown already took it).
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>>;
+
+    /// `runtime::Builder::slow_poll_threshold`: polls longer than this are reported. Read
+    /// once per poll; `None` (the default) means no measurement at all.
+    fn slow_poll_threshold(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// The owned list's reference to a task.

@@ -76,6 +76,7 @@ impl Builder {
         TaskMeta {
             name: self.name,
             cancel: self.cancel,
+            parent: None,
         }
     }
 

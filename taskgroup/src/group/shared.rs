@@ -105,7 +105,8 @@ pub(crate) struct Outcome<E> {
 impl<E: Send + 'static> Shared<E> {
     pub(crate) fn new() -> Arc<Shared<E>> {
         let shared = Arc::new(Shared {
-            node: CancelNode::new_detached(false),
+            // Tagged, so that `task::dump` shows the group and nests its children.
+            node: CancelNode::new_detached_group(),
             handle: OnceLock::new(),
             completion: Arc::new(Completion::new()),
             registry: Mutex::new(Registry {

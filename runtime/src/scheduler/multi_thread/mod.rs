@@ -30,6 +30,7 @@ pub(crate) use worker::{Context, run as run_worker};
 use crate::blocking;
 use crate::driver::Driver;
 use crate::park::{Parker, Unparker};
+use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
@@ -38,6 +39,7 @@ pub(crate) use idle::Idle;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// A worker checks the injector first every this many ticks (prime, as tokio and Go do, to
 /// avoid lining up with other periodic work).
@@ -67,6 +69,8 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Timers and IO; turned by one worker at a time (see `driver.rs`).
     pub(crate) driver: Arc<Driver>,
+    /// The builder's settings for tasks. Immutable.
+    config: Config,
 }
 
 struct Remote {
@@ -79,6 +83,7 @@ pub(crate) fn create(
     num_workers: usize,
     blocking: blocking::Spawner,
     driver: Arc<Driver>,
+    config: Config,
 ) -> (Arc<Handle>, Vec<worker::Core>) {
     let mut cores = Vec::with_capacity(num_workers);
     let mut remotes = Vec::with_capacity(num_workers);
@@ -99,6 +104,7 @@ pub(crate) fn create(
             owned: OwnedTasks::new(num_workers),
             shutdown: AtomicBool::new(false),
             driver,
+            config,
         },
         blocking,
     });
@@ -171,5 +177,9 @@ impl Schedule for Arc<Handle> {
 
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
         self.shared.owned.remove(task)
+    }
+
+    fn slow_poll_threshold(&self) -> Option<Duration> {
+        self.shared.config.slow_poll_threshold
     }
 }

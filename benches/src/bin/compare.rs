@@ -193,28 +193,23 @@ impl Spawner for ArborSpawner {
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         arbor::sleep(d)
     }
-    fn timeout<F: Future<Output: Send> + Send>(
-        d: Duration,
-        fut: F,
-    ) -> impl Future<Output = F::Output> + Send {
-        async move { arbor::timeout(d, fut).await.expect("no timeout") }
+    async fn timeout<F: Future<Output: Send> + Send>(d: Duration, fut: F) -> F::Output {
+        arbor::timeout(d, fut).await.expect("no timeout")
     }
-    fn reschedule_later(n: usize) -> impl Future<Output = ()> + Send {
-        async move {
-            let start = arbor::time::Instant::now();
-            let t = arbor::Timeout::after(RESCHEDULE_FIRST);
-            let h = t.handle();
-            t.run(async move {
-                arbor::yield_now().await; // the timer registers at the first Pending
-                for i in 0..n {
-                    h.reschedule(Some(
-                        start + RESCHEDULE_FIRST + Duration::from_millis(i as u64),
-                    ));
-                }
-            })
-            .await
-            .expect("no timeout");
-        }
+    async fn reschedule_later(n: usize) {
+        let start = arbor::time::Instant::now();
+        let t = arbor::Timeout::after(RESCHEDULE_FIRST);
+        let h = t.handle();
+        t.run(async move {
+            arbor::yield_now().await; // the timer registers at the first Pending
+            for i in 0..n {
+                h.reschedule(Some(
+                    start + RESCHEDULE_FIRST + Duration::from_millis(i as u64),
+                ));
+            }
+        })
+        .await
+        .expect("no timeout");
     }
     type Listener = arbor::net::TcpListener;
     type Stream = arbor::net::TcpStream;
@@ -326,22 +321,17 @@ impl Spawner for TokioSpawner {
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(d)
     }
-    fn timeout<F: Future<Output: Send> + Send>(
-        d: Duration,
-        fut: F,
-    ) -> impl Future<Output = F::Output> + Send {
-        async move { tokio::time::timeout(d, fut).await.expect("no timeout") }
+    async fn timeout<F: Future<Output: Send> + Send>(d: Duration, fut: F) -> F::Output {
+        tokio::time::timeout(d, fut).await.expect("no timeout")
     }
-    fn reschedule_later(n: usize) -> impl Future<Output = ()> + Send {
-        async move {
-            let start = tokio::time::Instant::now();
-            let mut sleep = Box::pin(tokio::time::sleep(RESCHEDULE_FIRST));
-            poll_once(sleep.as_mut()).await;
-            for i in 0..n {
-                sleep
-                    .as_mut()
-                    .reset(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
-            }
+    async fn reschedule_later(n: usize) {
+        let start = tokio::time::Instant::now();
+        let mut sleep = Box::pin(tokio::time::sleep(RESCHEDULE_FIRST));
+        poll_once(sleep.as_mut()).await;
+        for i in 0..n {
+            sleep
+                .as_mut()
+                .reset(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
         }
     }
     type Listener = tokio::net::TcpListener;
@@ -478,14 +468,12 @@ impl Spawner for SmolSpawner {
             panic!("no timeout")
         })
     }
-    fn reschedule_later(n: usize) -> impl Future<Output = ()> + Send {
-        async move {
-            let start = std::time::Instant::now();
-            let mut timer = smol::Timer::after(RESCHEDULE_FIRST);
-            poll_once(Pin::new(&mut timer)).await;
-            for i in 0..n {
-                timer.set_at(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
-            }
+    async fn reschedule_later(n: usize) {
+        let start = std::time::Instant::now();
+        let mut timer = smol::Timer::after(RESCHEDULE_FIRST);
+        poll_once(Pin::new(&mut timer)).await;
+        for i in 0..n {
+            timer.set_at(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
         }
     }
     type Listener = smol::net::TcpListener;

@@ -22,6 +22,10 @@
 //! | `await start_server(cb, host, port)` | [`net::TcpListener::bind((host, port)).await`](net::TcpListener::bind), then `accept()` in a loop |
 //! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
 //! | Trio `CancelScope`, `CancelScope(shield=True)` | [`CancelScope::new()`](CancelScope::new), [`CancelScope::shielded()`](CancelScope::shielded); [`scope.handle()`](CancelScope::handle) -> [`CancelHandle`]; [`scope.run(fut).await`](CancelScope::run) -> `Result<T, Cancelled>` |
+//! | `await asyncio.wait_for(aw, t)` | [`arbor::wait_for(t, fut).await`](wait_for) -> `Result<T, TimedOut>` |
+//! | `async with asyncio.timeout(d) as cm` / `timeout_at(when)` / `timeout(None)` | [`let t = Timeout::after(d)`](Timeout::after) / [`Timeout::at(when)`](Timeout::at) / [`Timeout::never()`](Timeout::never); [`let h = t.handle()`](Timeout::handle); [`t.run(fut).await`](Timeout::run) -> `Result<T, TimedOut>`; also [`timeout(d, fut)`](timeout), [`timeout_at(when, fut)`](timeout_at) |
+//! | `cm.reschedule(when)`, `cm.when()`, `cm.expired()` | [`h.reschedule(Some(when))`](TimeoutHandle::reschedule) / `h.reschedule(None)`, [`h.when()`](TimeoutHandle::when), [`h.expired()`](TimeoutHandle::expired) |
+//! | Trio `move_on_after(d)`, `fail_after(d)`, `current_effective_deadline()` | [`move_on_after(d, fut)`](move_on_after) -> `Option<T>`, [`fail_after(d, fut)`](fail_after) -> `Result<T, TimedOut>`, [`time::current_deadline()`](time::current_deadline) |
 //! | `asyncio.shield(aw)` | [`arbor::shield(fut).await`](shield) -> `Result<T, JoinError>` |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`task::current()`](task::current) -> `Option<TaskInfo>`, [`task::all()`](task::all) -> `Vec<TaskInfo>` |
 //! | `python -m asyncio pstree` | [`task::dump()`](task::dump) -> `String`: the live task tree, groups nested |
@@ -82,6 +86,10 @@
 pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
 pub use arbor_taskgroup::{
     CancelHandle, CancelScope, Cancelled, GroupError, SpawnError, TaskGroup, shield,
+};
+pub use arbor_timeouts::{
+    TimedOut, Timeout, TimeoutHandle, fail_after, fail_at, move_on_after, move_on_at, timeout,
+    timeout_at, wait_for,
 };
 
 mod as_completed;
@@ -271,11 +279,26 @@ pub mod task {
         spawn, spawn_blocking, try_id, yield_now,
     };
     pub use arbor_taskgroup::{GroupScope, Scoped, Shield};
+    pub use arbor_timeouts::{MoveOn, Timed};
 }
 
 /// Time: [`Instant`](time::Instant), [`sleep`](time::sleep), [`Interval`](time::Interval),
-/// and virtual time for tests ([`pause`](time::pause), [`advance`](time::advance),
-/// [`resume`](time::resume)).
+/// virtual time for tests ([`pause`](time::pause), [`advance`](time::advance),
+/// [`resume`](time::resume)), and [`current_deadline`](time::current_deadline), the
+/// effective deadline of the running code (Trio's `current_effective_deadline`), for
+/// libraries that pass deadlines down:
+///
+/// ```
+/// use arbor::time::{current_deadline, Instant};
+/// use std::time::Duration;
+///
+/// arbor::run(async {
+///     assert_eq!(current_deadline(), None);
+///     let deadline = Instant::now() + Duration::from_secs(5);
+///     let seen = arbor::timeout_at(deadline, async { current_deadline() }).await;
+///     assert_eq!(seen, Ok(Some(deadline)));
+/// });
+/// ```
 ///
 /// ```
 /// use arbor::runtime::Builder;
@@ -292,8 +315,8 @@ pub mod task {
 /// ```
 pub mod time {
     pub use arbor_runtime::time::{
-        Instant, Interval, MissedTickBehavior, Sleep, advance, interval, interval_at, pause,
-        resume, sleep, sleep_until,
+        Instant, Interval, MissedTickBehavior, Sleep, advance, current_deadline, interval,
+        interval_at, pause, resume, sleep, sleep_until,
     };
 }
 

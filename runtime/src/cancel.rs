@@ -20,9 +20,12 @@
 //! ## Flags (one atomic byte)
 //! - `CANCELLED`: *effectively* cancelled, by this node's own `cancel` or by an unshielded
 //!   ancestor's. Never cleared. Checking it is one `Acquire` load ([`CancelNode::is_cancelled`]).
-//! - `CANCEL_CALLED`: this node's own `cancel` was called (Trio's `cancel_called`). It tells
-//!   "this scope was cancelled" apart from "an enclosing scope was" (timeouts use it for
-//!   `expired`, scopes for deciding who catches).
+//! - `CANCEL_CALLED`: this node's own `cancel` (or `expire`) was called (Trio's
+//!   `cancel_called`). It tells "this scope was cancelled" apart from "an enclosing scope
+//!   was" (scopes use it for deciding who catches).
+//! - `EXPIRED`: the node's deadline is what cancelled it ([`CancelNode::expire`] found it
+//!   not yet cancelled). Set in the same atomic step as `CANCELLED`, so whoever sees the node
+//!   cancelled also sees whether its deadline did it (a timeout's `expired()`).
 //!
 //! ## Protocols
 //! 1. **Cancel** ([`CancelNode::cancel`]): set `CANCEL_CALLED`; if `CANCELLED` was clear, set
@@ -52,16 +55,22 @@
 //!    is cancelled too, and drops this scope with the rest.
 //!
 //! ## Deadlines
-//! Timeouts (`arbor-timeouts`) are cancel scopes whose deadline calls [`CancelNode::cancel`];
-//! they keep the deadline themselves and use `cancel`'s return value to tell whether their
-//! deadline is what cancelled the scope. `current_deadline()` will walk [`CancelNode::parent`]
-//! through the unshielded ancestors; a per-node deadline slot goes next to `shields` then.
+//! Timeouts (`arbor-timeouts`) are cancel scopes with a deadline. The node keeps the
+//! deadline in one atomic word (`deadline`, written by `set_deadline` from any thread, read
+//! by [`current_deadline`]); the timer that enforces it (`time::DeadlineTimer`) calls
+//! [`CancelNode::expire`] when it passes, from the thread turning the time driver, so the
+//! scope and every task below it are cancelled even while no task polls the timeout.
+//! [`current_deadline`] is the minimum over the current node and its ancestors, up to and
+//! including the first shielded one (outer deadlines do not reach past a shield): Trio's
+//! `current_effective_deadline`. Cost: O(depth).
 
 use crate::context;
 use crate::task::GroupTag;
+use crate::time::Instant;
+use crate::time::instant::{NO_INSTANT, decode, encode};
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
 
@@ -69,6 +78,8 @@ use std::task::Waker;
 const CANCELLED: u8 = 0b01;
 /// This node's own `cancel` was called.
 const CANCEL_CALLED: u8 = 0b10;
+/// This node's deadline is what cancelled it.
+const EXPIRED: u8 = 0b100;
 
 /// A node's children list is swept of dead entries when it reaches this length; after a
 /// sweep the threshold doubles past the survivors, so attaching stays amortised O(1).
@@ -83,8 +94,12 @@ pub trait CancelHook: Send + Sync {
 
 /// One scope's node in the cancel-state tree.
 pub struct CancelNode {
-    /// `CANCELLED | CANCEL_CALLED`; bits are only ever set.
+    /// `CANCELLED | CANCEL_CALLED | EXPIRED`; bits are only ever set.
     flags: AtomicU8,
+    /// The node's deadline (`time::instant::encode`); the timer that enforces it is the
+    /// timeout's. `SeqCst`: `DeadlineTimer` orders it against its own state (see
+    /// `time/deadline.rs`).
+    deadline: AtomicU64,
     /// Stops propagation from the parent. Immutable.
     shielded: bool,
     /// Active shielded regions below this node, in any task (protocol 4).
@@ -123,6 +138,7 @@ impl CancelNode {
     fn detached_with(shielded: bool, group: Option<GroupTag>) -> Arc<CancelNode> {
         Arc::new(CancelNode {
             flags: AtomicU8::new(0),
+            deadline: AtomicU64::new(NO_INSTANT),
             shielded,
             shields: AtomicUsize::new(0),
             parent: OnceLock::new(),
@@ -226,6 +242,51 @@ impl CancelNode {
         }
         self.propagate();
         true
+    }
+
+    /// Cancels this node because its deadline passed: as [`cancel`](CancelNode::cancel), but
+    /// only if the node is not cancelled yet, and then marks it [`expired`]. Returns `true`
+    /// if this call is what cancelled it.
+    ///
+    /// [`expired`]: CancelNode::is_expired
+    pub fn expire(&self) -> bool {
+        let mut cur = self.flags.load(Ordering::Acquire);
+        loop {
+            if cur & CANCELLED != 0 {
+                return false;
+            }
+            match self.flags.compare_exchange_weak(
+                cur,
+                cur | CANCELLED | CANCEL_CALLED | EXPIRED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        self.propagate();
+        true
+    }
+
+    /// Whether [`expire`](CancelNode::expire) is what cancelled this node.
+    pub fn is_expired(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & EXPIRED != 0
+    }
+
+    /// The node's deadline, as last set by [`set_deadline`](CancelNode::set_deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        decode(self.deadline_raw())
+    }
+
+    /// Sets the deadline that [`current_deadline`] reports for this node. It enforces
+    /// nothing by itself (see the module header).
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.deadline.store(encode(deadline), Ordering::SeqCst);
+    }
+
+    pub(crate) fn deadline_raw(&self) -> u64 {
+        self.deadline.load(Ordering::SeqCst)
     }
 
     /// Propagation from a node that just became cancelled, with an explicit stack.
@@ -359,6 +420,32 @@ impl CancelNode {
     }
 }
 
+/// The effective deadline of the code running now: the earliest deadline of the current
+/// cancel node and its ancestors, up to and including the first shielded one (Trio's
+/// `current_effective_deadline`). `None` if no enclosing scope has a deadline, or outside
+/// any scope.
+pub fn current_deadline() -> Option<Instant> {
+    let mut min = NO_INSTANT;
+    let mut consider = |node: &CancelNode| {
+        let d = node.deadline_raw();
+        if d != NO_INSTANT && (min == NO_INSTANT || d < min) {
+            min = d;
+        }
+        !node.shielded
+    };
+    // SAFETY: as in `CancelNode::current`: the node is kept alive for the length of the
+    // poll that installed it, and this call runs inside that poll.
+    let current = context::cancel_node().map(|ptr| unsafe { ptr.as_ref() });
+    let mut next = current;
+    while let Some(node) = next {
+        if !consider(node) {
+            break;
+        }
+        next = node.parent().map(|p| &**p);
+    }
+    decode(min)
+}
+
 /// An active shielded region (see [`CancelNode::enter_shield`]).
 pub struct ShieldRegion {
     node: Arc<CancelNode>,
@@ -425,6 +512,8 @@ impl fmt::Debug for CancelNode {
         f.debug_struct("CancelNode")
             .field("cancelled", &self.is_cancelled())
             .field("cancel_called", &self.cancel_called())
+            .field("expired", &self.is_expired())
+            .field("deadline", &self.deadline())
             .field("shielded", &self.shielded)
             .field("shields", &self.shields())
             .finish_non_exhaustive()

@@ -86,6 +86,15 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
     /// Sleeps for `d` on the runtime's timer.
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static;
+    /// `fut` under a timeout of `d` that does not pass (arbor's `timeout`, tokio's
+    /// `time::timeout`, smol: `future::or` with a `Timer`); its output.
+    fn timeout<F: Future<Output: Send> + Send>(
+        d: Duration,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send;
+    /// Registers a timer an hour away, then moves its deadline later `n` times (arbor's
+    /// `TimeoutHandle::reschedule`, tokio's `Sleep::reset`, smol's `Timer::set_at`).
+    fn reschedule_later(n: usize) -> impl Future<Output = ()> + Send;
 
     /// The runtime's TCP listener and stream types, for `tcp_echo`.
     type Listener: Send + Sync + 'static;
@@ -183,6 +192,24 @@ impl Spawner for ArborSpawner {
     }
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         arbor::sleep(d)
+    }
+    async fn timeout<F: Future<Output: Send> + Send>(d: Duration, fut: F) -> F::Output {
+        arbor::timeout(d, fut).await.expect("no timeout")
+    }
+    async fn reschedule_later(n: usize) {
+        let start = arbor::time::Instant::now();
+        let t = arbor::Timeout::after(RESCHEDULE_FIRST);
+        let h = t.handle();
+        t.run(async move {
+            arbor::yield_now().await; // the timer registers at the first Pending
+            for i in 0..n {
+                h.reschedule(Some(
+                    start + RESCHEDULE_FIRST + Duration::from_millis(i as u64),
+                ));
+            }
+        })
+        .await
+        .expect("no timeout");
     }
     type Listener = arbor::net::TcpListener;
     type Stream = arbor::net::TcpStream;
@@ -293,6 +320,19 @@ impl Spawner for TokioSpawner {
     }
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(d)
+    }
+    async fn timeout<F: Future<Output: Send> + Send>(d: Duration, fut: F) -> F::Output {
+        tokio::time::timeout(d, fut).await.expect("no timeout")
+    }
+    async fn reschedule_later(n: usize) {
+        let start = tokio::time::Instant::now();
+        let mut sleep = Box::pin(tokio::time::sleep(RESCHEDULE_FIRST));
+        poll_once(sleep.as_mut()).await;
+        for i in 0..n {
+            sleep
+                .as_mut()
+                .reset(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
+        }
     }
     type Listener = tokio::net::TcpListener;
     type Stream = tokio::net::TcpStream;
@@ -418,6 +458,23 @@ impl Spawner for SmolSpawner {
     }
     async fn sleep(d: Duration) {
         smol::Timer::after(d).await;
+    }
+    fn timeout<F: Future<Output: Send> + Send>(
+        d: Duration,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send {
+        smol::future::or(fut, async move {
+            smol::Timer::after(d).await;
+            panic!("no timeout")
+        })
+    }
+    async fn reschedule_later(n: usize) {
+        let start = std::time::Instant::now();
+        let mut timer = smol::Timer::after(RESCHEDULE_FIRST);
+        poll_once(Pin::new(&mut timer)).await;
+        for i in 0..n {
+            timer.set_at(start + RESCHEDULE_FIRST + Duration::from_millis(i as u64));
+        }
     }
     type Listener = smol::net::TcpListener;
     type Stream = smol::net::TcpStream;
@@ -707,6 +764,47 @@ impl Workload for TimerFanout {
     }
 }
 
+/// Polls `fut` once, ignoring the result (registers a timer).
+async fn poll_once<F: Future>(mut fut: Pin<&mut F>) {
+    std::future::poll_fn(|cx| {
+        let _ = fut.as_mut().poll(cx);
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// `timeout_reschedule`'s first deadline: an hour away, so it never passes.
+const RESCHEDULE_FIRST: Duration = Duration::from_secs(3600);
+/// `timeout_ready`'s timeout: long enough never to pass.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// 100k timeouts, each around a future that is ready at its first poll, in one task: the
+/// cost of a timeout that does not fire (a clock read and a poll, ideally).
+struct TimeoutReady;
+impl Workload for TimeoutReady {
+    const NAME: &'static str = "timeout_ready";
+    const OPS: usize = 100_000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        sp.spawn(async move {
+            let mut sum = 0usize;
+            for i in 0..Self::OPS {
+                sum += S::timeout(READY_TIMEOUT, std::future::ready(std::hint::black_box(i))).await;
+            }
+            std::hint::black_box(sum);
+        })
+    }
+}
+
+/// One registered timer whose deadline moves later 100k times, in one task.
+struct TimeoutReschedule;
+impl Workload for TimeoutReschedule {
+    const NAME: &'static str = "timeout_reschedule";
+    const OPS: usize = 100_000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        sp.spawn(S::reschedule_later(Self::OPS))
+    }
+}
+
 /// Where `tcp_echo` listens: loopback, a port the OS picks.
 const LOOPBACK: &str = "127.0.0.1:0";
 /// `tcp_echo`: concurrent connections, round trips per connection, bytes per message.
@@ -808,7 +906,7 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 10] = [
+const WORKLOADS: [Entry; 12] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
@@ -817,6 +915,8 @@ const WORKLOADS: [Entry; 10] = [
     entry::<TcpEcho>(),
     entry::<Blocking>(),
     entry::<TimerFanout>(),
+    entry::<TimeoutReady>(),
+    entry::<TimeoutReschedule>(),
     entry::<GroupFanout>(),
     entry::<GroupCancel>(),
 ];

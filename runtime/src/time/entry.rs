@@ -1,4 +1,5 @@
-//! A registered timer: the state a [`Sleep`](super::Sleep) shares with the time driver.
+//! A registered timer: the state a [`Sleep`](super::Sleep) (or a
+//! [`DeadlineTimer`](super::DeadlineTimer)) shares with the time driver.
 //!
 //! ## The word
 //! One `AtomicU64` holds `FIRED | QUEUED | DROPPED | deadline` (the deadline in ticks of the
@@ -15,13 +16,19 @@
 //!   re-inserts the entry there (moving a deadline later is lazy: no wheel operation until
 //!   the old slot fires); otherwise it sets `FIRED` by CAS and wakes the waker.
 //!
+//! - What firing does is the entry's [`Notify`]: wake a task (a `Sleep`), or expire a cancel
+//!   node (a timeout's deadline: it cancels the scope even while no task polls it).
+//! - A `DeadlineTimer` may `reset` from any thread, racing its owner's drop: `reset` leaves a
+//!   `DROPPED` entry alone, so a dropped entry is never queued again.
+//!
 //! Invariant: an entry that is neither fired nor dropped sits in the wheel at a tick no
 //! later than its deadline, or is `QUEUED`. `reset` keeps it: moving later keeps the old
 //! slot (earlier than the new deadline), moving earlier queues the entry.
 
+use crate::cancel::CancelNode;
 use crate::time::wheel::Key;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 /// The driver fired this timer: its deadline has passed.
@@ -37,12 +44,20 @@ pub(crate) const NEVER: u64 = DEADLINE_MASK;
 /// `key` when the entry is in no wheel slot.
 const NO_KEY: u64 = u64::MAX;
 
+/// What firing an entry does.
+pub(crate) enum Notify {
+    /// Wake the task waiting on a `Sleep`.
+    Task(Waker),
+    /// Expire a timeout's cancel node ([`CancelNode::expire`]).
+    Expire(Arc<CancelNode>),
+}
+
 pub(crate) struct TimerEntry {
     /// See the module header.
     word: AtomicU64,
-    /// The task to wake when the timer fires. Locked briefly by the owner (to store it) and
-    /// by the driver (to take it); never held while waking.
-    waker: Mutex<Option<Waker>>,
+    /// What to do when the timer fires. Locked briefly by the owner (to store it) and by the
+    /// driver (to take it); never held while notifying.
+    waker: Mutex<Option<Notify>>,
     /// The entry's wheel key, or `NO_KEY`. Only the thread holding the driver reads or
     /// writes it (an atomic only so that the entry is `Sync` without `unsafe`).
     key: AtomicU64,
@@ -62,13 +77,34 @@ impl TimerEntry {
     pub(crate) fn new_queued(when: u64, waker: Waker) -> TimerEntry {
         TimerEntry {
             word: AtomicU64::new(when.min(NEVER) | QUEUED),
-            waker: Mutex::new(Some(waker)),
+            waker: Mutex::new(Some(Notify::Task(waker))),
             key: AtomicU64::new(NO_KEY),
         }
     }
 
-    fn lock_waker(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+    /// A new entry that is in no wheel and on no queue, with deadline "never": the first
+    /// `reset` to a real deadline queues it (it counts as "earlier").
+    pub(crate) fn new_idle(notify: Notify) -> TimerEntry {
+        TimerEntry {
+            word: AtomicU64::new(NEVER),
+            waker: Mutex::new(Some(notify)),
+            key: AtomicU64::new(NO_KEY),
+        }
+    }
+
+    fn lock_waker(&self) -> std::sync::MutexGuard<'_, Option<Notify>> {
         self.waker.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current deadline tick (`NEVER` for none).
+    pub(crate) fn deadline(&self) -> u64 {
+        self.word.load(Ordering::Acquire) & DEADLINE_MASK
+    }
+
+    /// Forgets what firing would do (the owner is gone).
+    pub(crate) fn clear_notify(&self) {
+        let notify = self.lock_waker().take();
+        drop(notify);
     }
 
     /// Acquire: pairs with the driver's `AcqRel` CAS that set `FIRED`.
@@ -82,19 +118,22 @@ impl TimerEntry {
         {
             let mut slot = self.lock_waker();
             match &*slot {
-                Some(w) if w.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
+                Some(Notify::Task(w)) if w.will_wake(waker) => {}
+                _ => *slot = Some(Notify::Task(waker.clone())),
             }
         }
         self.is_fired()
     }
 
     /// Moves the deadline to `when`; `fired_now` marks it fired at once (the deadline has
-    /// passed already).
+    /// passed already). A dropped entry is left alone.
     pub(crate) fn reset(&self, when: u64, fired_now: bool) -> Reset {
         let when = when.min(NEVER);
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
+            if cur & DROPPED != 0 {
+                return Reset::Nothing;
+            }
             let old_deadline = cur & DEADLINE_MASK;
             let queued = cur & QUEUED != 0;
             let (next, submit) = if fired_now {
@@ -177,18 +216,22 @@ impl TimerEntry {
                 Err(actual) => cur = actual,
             }
         }
-        let waker = self.lock_waker().take();
-        if let Some(waker) = waker {
+        let notify = self.lock_waker().take();
+        match notify {
             // Possibly a user's waker, woken on the thread turning the driver.
-            crate::wake::wake(waker);
+            Some(Notify::Task(waker)) => crate::wake::wake(waker),
+            Some(Notify::Expire(node)) => {
+                node.expire();
+            }
+            None => {}
         }
         None
     }
 
     /// Shutdown: wakes the owner, whose next poll sees the driver gone.
     pub(crate) fn wake_for_shutdown(&self) {
-        let waker = self.lock_waker().take();
-        if let Some(waker) = waker {
+        let notify = self.lock_waker().take();
+        if let Some(Notify::Task(waker)) = notify {
             // Possibly a user's waker, woken on the thread turning the driver.
             crate::wake::wake(waker);
         }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How far ahead "never" is: about 30 years, as far as any program waits in practice, and
@@ -80,6 +81,46 @@ impl Instant {
             _ => Instant::from_std(cap),
         }
     }
+}
+
+/// How far before its first use the process-wide encoding origin lies (when the OS clock
+/// allows), so that instants computed a little in the past still encode exactly.
+const ENCODING_MARGIN: Duration = Duration::from_secs(3600);
+
+/// The instant that [`encode`] counts from: set once, at the first encoding.
+static ENCODING_ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+
+/// The encoding of "no instant".
+pub(crate) const NO_INSTANT: u64 = 0;
+
+fn encoding_origin() -> std::time::Instant {
+    *ENCODING_ORIGIN.get_or_init(|| {
+        let now = std::time::Instant::now();
+        now.checked_sub(ENCODING_MARGIN).unwrap_or(now)
+    })
+}
+
+/// An optional instant as one `u64`, for atomic storage (a cancel node's deadline):
+/// nanoseconds since a process-wide origin, plus one; [`NO_INSTANT`] for `None`. Instants
+/// before the origin (over an hour before the first encoding) encode as the origin, which
+/// is just as far in the past for every deadline comparison; 2^64 ns is 584 years, far past
+/// the far-future cap of `+`.
+pub(crate) fn encode(t: Option<Instant>) -> u64 {
+    let Some(t) = t else { return NO_INSTANT };
+    let nanos = t
+        .std
+        .saturating_duration_since(encoding_origin())
+        .as_nanos();
+    u64::try_from(nanos)
+        .unwrap_or(u64::MAX - 1)
+        .min(u64::MAX - 1)
+        + 1
+}
+
+/// The inverse of [`encode`].
+pub(crate) fn decode(raw: u64) -> Option<Instant> {
+    (raw != NO_INSTANT)
+        .then(|| Instant::from_std(encoding_origin() + Duration::from_nanos(raw - 1)))
 }
 
 impl From<std::time::Instant> for Instant {

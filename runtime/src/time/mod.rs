@@ -26,15 +26,19 @@
 //! take no wall time.
 
 mod clock;
+mod deadline;
 pub(crate) mod driver;
 pub(crate) mod entry;
-mod instant;
+pub(crate) mod instant;
 mod interval;
 mod sleep;
 pub(crate) mod wheel;
 
+pub use crate::cancel::current_deadline;
 pub(crate) use clock::Clock;
 pub use clock::{advance, pause, resume};
+#[doc(hidden)]
+pub use deadline::DeadlineTimer;
 pub use instant::Instant;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

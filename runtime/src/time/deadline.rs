@@ -1,0 +1,208 @@
+//! [`DeadlineTimer`]: the timer behind a timeout's deadline.
+//!
+//! A timeout is a cancel scope with a deadline. Its deadline must cancel the scope, and every
+//! task spawned below it, even while the task that owns the timeout is not being polled, so
+//! firing cannot be "wake the owner and let it look": the timer entry's [`Notify`] is
+//! `Expire(node)`, and the thread turning the time driver calls [`CancelNode::expire`].
+//!
+//! ## State
+//! - The deadline lives in the node ([`CancelNode::set_deadline`]), one atomic word, so
+//!   `current_deadline()` reads it and any thread can move it.
+//! - `driver`: set once, by [`arm`](DeadlineTimer::arm) (the owner's first poll that has to
+//!   wait); before that, a deadline change only writes the node.
+//! - `entry`: created at the first finite deadline after arming ("never" costs no timer).
+//! - `disarmed`: set once by [`disarm`](DeadlineTimer::disarm) (the scope finished).
+//!
+//! ## Protocol (`reschedule` from any thread, O(1), no lock shared with other timers)
+//! 1. Write the deadline into the node (`SeqCst`), then [`sync`](DeadlineTimer::sync).
+//! 2. `sync`: if armed and not disarmed, read the node's deadline and apply it to the entry;
+//!    read the deadline again and repeat if it changed meanwhile. Whoever applies last read
+//!    the last deadline written after its apply, so racing reschedulers converge on the
+//!    last value written.
+//! 3. Applying a *later* deadline is one CAS on the entry (`TimerEntry::reset`): the entry
+//!    stays in its wheel slot and the driver re-inserts it when that slot fires. An *earlier*
+//!    one reads the clock: already passed, the entry is marked fired and this thread expires
+//!    the node itself; otherwise the entry is queued for the driver (which is unparked if it
+//!    sleeps past it).
+//! 4. `arm` publishes `driver` and then runs `sync`; a reschedule writes the node and then
+//!    reads `driver`. A `SeqCst` fence on each side sits between the write and the read, so
+//!    at least one of them applies the new deadline.
+//! 5. `disarm` sets `disarmed`, then marks the entry dropped (queued for removal). A `sync`
+//!    that created the entry re-checks `disarmed` after publishing it (fences again), so no
+//!    entry outlives its timeout in the wheel; `TimerEntry::reset` leaves a dropped entry
+//!    alone, so a racing apply cannot revive it.
+
+use super::Instant;
+use super::entry::{Notify, TimerEntry};
+use super::instant::{NO_INSTANT, decode};
+use crate::cancel::CancelNode;
+use crate::context;
+use crate::driver::Driver;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, OnceLock};
+
+/// The timer that enforces a cancel node's deadline (see the module header). Used by
+/// `arbor-timeouts`; not a user-facing API.
+#[doc(hidden)]
+pub struct DeadlineTimer {
+    node: Arc<CancelNode>,
+    /// Set once by `arm`.
+    driver: OnceLock<Arc<Driver>>,
+    /// Created by the first `sync` that applies a finite deadline.
+    entry: OnceLock<Arc<TimerEntry>>,
+    /// Set once by `disarm`.
+    disarmed: AtomicBool,
+}
+
+impl DeadlineTimer {
+    /// A timer for `node`'s deadline; nothing is registered until [`arm`](Self::arm).
+    pub fn new(node: Arc<CancelNode>) -> DeadlineTimer {
+        DeadlineTimer {
+            node,
+            driver: OnceLock::new(),
+            entry: OnceLock::new(),
+            disarmed: AtomicBool::new(false),
+        }
+    }
+
+    /// The node whose deadline this timer enforces.
+    pub fn node(&self) -> &Arc<CancelNode> {
+        &self.node
+    }
+
+    /// Starts enforcing the deadline on the current runtime: a deadline that has passed
+    /// expires the node now; a finite one registers a timer. Call it from the owner's poll
+    /// (inside a runtime), once; later calls do nothing.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn arm(&self) {
+        if self.driver.get().is_some() {
+            return;
+        }
+        let driver = context::with_handle(|h| h.map(|h| h.driver().clone()))
+            .unwrap_or_else(|| crate::runtime::panic_no_runtime("polling an arbor timeout"));
+        if driver.time.is_shutdown() {
+            // Nothing fires any more; the runtime drops the task.
+            return;
+        }
+        let _ = self.driver.set(driver);
+        // Protocol step 4.
+        fence(Ordering::SeqCst);
+        self.sync();
+    }
+
+    /// Moves the deadline (protocol steps 1-3); `None` means never. From any thread.
+    pub fn reschedule(&self, deadline: Option<Instant>) {
+        self.node.set_deadline(deadline);
+        // Protocol step 4.
+        fence(Ordering::SeqCst);
+        self.sync();
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.deadline()
+    }
+
+    /// Stops enforcing the deadline (protocol step 5); the node stays as it is.
+    pub fn disarm(&self) {
+        self.disarmed.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if let Some(entry) = self.entry.get() {
+            drop_entry(self.driver.get(), entry);
+        }
+    }
+
+    fn sync(&self) {
+        let Some(driver) = self.driver.get() else {
+            return;
+        };
+        loop {
+            if self.disarmed.load(Ordering::SeqCst) {
+                return;
+            }
+            let raw = self.node.deadline_raw();
+            self.apply(driver, raw);
+            if self.node.deadline_raw() == raw {
+                return;
+            }
+        }
+    }
+
+    /// Protocol step 3 for deadline `raw` (encoded).
+    fn apply(&self, driver: &Arc<Driver>, raw: u64) {
+        let time = &driver.time;
+        let tick = match decode(raw) {
+            Some(t) => time.deadline_tick(t),
+            None if raw == NO_INSTANT => super::entry::NEVER,
+            None => unreachable!("decode is None only for NO_INSTANT"),
+        };
+        let entry = match self.entry.get() {
+            Some(entry) => entry,
+            None if tick >= super::entry::NEVER => return,
+            None => {
+                let mut created = false;
+                let entry = self.entry.get_or_init(|| {
+                    created = true;
+                    Arc::new(TimerEntry::new_idle(Notify::Expire(self.node.clone())))
+                });
+                if created {
+                    // Protocol step 5: a disarm that missed the entry is seen here.
+                    fence(Ordering::SeqCst);
+                    if self.disarmed.load(Ordering::SeqCst) {
+                        drop_entry(Some(driver), entry);
+                        return;
+                    }
+                }
+                entry
+            }
+        };
+        if entry.is_fired() {
+            // The node has expired: moving the deadline changes nothing any more.
+            return;
+        }
+        if tick >= entry.deadline() {
+            // Later (or the same): one CAS, no timer operation until the old slot fires.
+            let _ = entry.reset(tick, false);
+            return;
+        }
+        let passed = tick <= time.now_tick(driver.clock.now());
+        let reset = entry.reset(tick, passed);
+        if time.after_reset(entry, reset, tick) {
+            driver.unpark();
+        }
+        if passed {
+            self.node.expire();
+        }
+    }
+}
+
+/// Marks `entry` dropped and lets the driver remove it from the wheel.
+fn drop_entry(driver: Option<&Arc<Driver>>, entry: &Arc<TimerEntry>) {
+    if entry.mark_dropped() {
+        if let Some(driver) = driver {
+            let _ = driver.time.submit(entry.clone(), 0);
+        }
+    }
+    entry.clear_notify();
+}
+
+impl Drop for DeadlineTimer {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+impl fmt::Debug for DeadlineTimer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadlineTimer")
+            .field("deadline", &self.deadline())
+            .field("armed", &self.driver.get().is_some())
+            .field("registered", &self.entry.get().is_some())
+            .field("disarmed", &self.disarmed.load(Ordering::Relaxed))
+            .finish()
+    }
+}

@@ -1,0 +1,420 @@
+//! [`Timeout`], its handle, and the free functions built on it.
+//!
+//! ## `Timed` (the future of `Timeout::run`), step by step
+//! 1. First poll: attach the scope's node below the current node (as a `CancelScope`).
+//! 2. Each poll: poll the wrapped future with the node current. `Ready` wins, whatever the
+//!    deadline: the timer is disarmed and `run` resolves to `Ok`.
+//! 3. First `Pending`: arm the deadline timer (`arbor_runtime::time::DeadlineTimer`). A
+//!    deadline already passed expires the node now; a finite one registers a timer whose
+//!    firing expires the node from the thread turning the time driver, cancelling the scope
+//!    and every task below it. "Never" registers nothing.
+//! 4. After each `Pending`: register the task's waker with the node if it changed (the
+//!    node's cancellation wakes it), then read the node's flag (one atomic load). Cancelled,
+//!    and no shielded region active inside: drop the wrapped future, disarm the timer; if
+//!    this scope catches (its own deadline or `cancel`, and no enclosing scope is cancelled
+//!    too) resolve to `Err(TimedOut)`, else stay pending: the enclosing scope drops this
+//!    future with the rest (the outermost expired timeout reports).
+
+use arbor_runtime::cancel::CancelNode;
+use arbor_runtime::time::{DeadlineTimer, Instant};
+use pin_project_lite::pin_project;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// What a timeout and its handles share.
+struct Shared {
+    /// The scope's deadline timer; it owns the scope's cancel node.
+    timer: DeadlineTimer,
+    /// The wrapped future completed: its result won, so `expired()` is `false` whatever
+    /// the deadline did.
+    result_won: AtomicBool,
+}
+
+impl Shared {
+    fn new(deadline: Option<Instant>) -> Arc<Shared> {
+        let node = CancelNode::new_detached(false);
+        node.set_deadline(deadline);
+        Arc::new(Shared {
+            timer: DeadlineTimer::new(node),
+            result_won: AtomicBool::new(false),
+        })
+    }
+
+    fn node(&self) -> &Arc<CancelNode> {
+        self.timer.node()
+    }
+}
+
+/// A cancel scope with a deadline (asyncio's `timeout`, Trio's `move_on_after` /
+/// `fail_after` scope).
+///
+/// Create it with [`after`](Timeout::after), [`at`](Timeout::at) or
+/// [`never`](Timeout::never); take [`handle`](Timeout::handle)s to move or inspect the
+/// deadline from anywhere; then [`run`](Timeout::run) a future inside it.
+///
+/// ```
+/// use arbor_timeouts::Timeout;
+/// use arbor_runtime::time::Instant;
+/// use std::time::Duration;
+///
+/// arbor_runtime::run(async {
+///     // asyncio: `async with asyncio.timeout(None) as cm: ... cm.reschedule(...)`
+///     let t = Timeout::never();
+///     let h = t.handle();
+///     let res = t
+///         .run(async move {
+///             h.reschedule(Some(Instant::now() + Duration::from_millis(10)));
+///             std::future::pending::<()>().await
+///         })
+///         .await;
+///     assert!(res.is_err());
+/// });
+/// ```
+pub struct Timeout {
+    shared: Arc<Shared>,
+}
+
+impl Timeout {
+    /// A timeout whose deadline is `duration` from now. `Duration::MAX` means never.
+    pub fn after(duration: Duration) -> Timeout {
+        Timeout::at(Instant::now() + duration)
+    }
+
+    /// A timeout whose deadline is `deadline`; one in the past fires at the first poll
+    /// that does not complete.
+    pub fn at(deadline: Instant) -> Timeout {
+        Timeout {
+            shared: Shared::new(Some(deadline)),
+        }
+    }
+
+    /// A timeout without a deadline, until a handle [`reschedule`](TimeoutHandle::reschedule)s
+    /// it (asyncio's `timeout(None)`).
+    pub fn never() -> Timeout {
+        Timeout {
+            shared: Shared::new(None),
+        }
+    }
+
+    /// A handle that moves, inspects or cancels this timeout, from any task or thread.
+    pub fn handle(&self) -> TimeoutHandle {
+        TimeoutHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The deadline (`None`: never).
+    pub fn when(&self) -> Option<Instant> {
+        self.shared.node().deadline()
+    }
+
+    /// Runs `fut` inside the timeout: `Ok` with its output, or `Err(TimedOut)` if the
+    /// deadline passed (or the scope was cancelled) first; `fut` is dropped then.
+    pub fn run<F: Future>(self, fut: F) -> Timed<F> {
+        Timed {
+            inner: Inner::Running { fut },
+            shared: self.shared,
+            attached: false,
+            armed: false,
+            registered: None,
+        }
+    }
+}
+
+impl fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("when", &self.when())
+            .finish()
+    }
+}
+
+/// Moves, inspects or cancels a [`Timeout`] from any task or OS thread
+/// (`Clone + Send + Sync`); asyncio's `Timeout` context object.
+///
+/// ```
+/// use arbor_timeouts::Timeout;
+/// use std::time::Duration;
+///
+/// arbor_runtime::run(async {
+///     let t = Timeout::after(Duration::from_secs(3600));
+///     let h = t.handle();
+///     std::thread::spawn(move || h.reschedule(None)).join().unwrap();
+///     assert_eq!(t.when(), None);
+///     assert_eq!(t.run(async { 7 }).await, Ok(7));
+/// });
+/// ```
+#[derive(Clone)]
+pub struct TimeoutHandle {
+    shared: Arc<Shared>,
+}
+
+impl TimeoutHandle {
+    /// Moves the deadline to `when` (`None`: never), earlier or later. O(1); moving it
+    /// later costs no timer operation until the old deadline passes. A deadline in the past
+    /// fires now (or at the first poll, before `run` starts). Once the timeout has fired,
+    /// moving the deadline changes only what [`when`](TimeoutHandle::when) reports.
+    pub fn reschedule(&self, when: Option<Instant>) {
+        self.shared.timer.reschedule(when);
+    }
+
+    /// The deadline (`None`: never).
+    pub fn when(&self) -> Option<Instant> {
+        self.shared.node().deadline()
+    }
+
+    /// Whether this timeout's deadline cancelled its scope. `false` if the wrapped future
+    /// completed in the poll that saw the deadline pass (its result won), and if the scope
+    /// was cancelled otherwise (an enclosing scope, or [`cancel`](TimeoutHandle::cancel)).
+    pub fn expired(&self) -> bool {
+        self.shared.node().is_expired() && !self.shared.result_won.load(Ordering::Acquire)
+    }
+
+    /// Cancels the scope now, as if its deadline had passed, except that
+    /// [`expired`](TimeoutHandle::expired) stays `false` (Trio's `CancelScope.cancel`):
+    /// `run` resolves to `Err(TimedOut)`.
+    pub fn cancel(&self) {
+        self.shared.node().cancel();
+    }
+}
+
+impl fmt::Debug for TimeoutHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutHandle")
+            .field("when", &self.when())
+            .field("expired", &self.expired())
+            .finish()
+    }
+}
+
+/// The deadline of a [`Timeout`] passed (or it was cancelled) before the future it wrapped
+/// completed (asyncio's `TimeoutError`, Trio's `TooSlowError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimedOut;
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl Error for TimedOut {}
+
+pin_project! {
+    #[project = InnerProj]
+    enum Inner<F> {
+        Running { #[pin] fut: F },
+        Gone,
+    }
+}
+
+pin_project! {
+    /// The future of [`Timeout::run`], [`timeout`], [`timeout_at`], [`wait_for`],
+    /// [`fail_after`] and [`fail_at`].
+    #[must_use = "futures do nothing unless you `.await` them"]
+    pub struct Timed<F> {
+        #[pin]
+        inner: Inner<F>,
+        shared: Arc<Shared>,
+        attached: bool,
+        armed: bool,
+        // The waker last registered with the node.
+        registered: Option<Waker>,
+    }
+
+    impl<F> PinnedDrop for Timed<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            this.inner.set(Inner::Gone);
+            this.shared.timer.disarm();
+            if this.registered.is_some() {
+                this.shared.node().clear_waker();
+            }
+        }
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = Result<F::Output, TimedOut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let node = this.shared.node();
+        if !*this.attached {
+            // Step 1.
+            node.attach(CancelNode::scope_parent());
+            *this.attached = true;
+        }
+        let InnerProj::Running { fut } = this.inner.as_mut().project() else {
+            // Dropped without catching: an enclosing scope drops this future.
+            return Poll::Pending;
+        };
+        // Step 2.
+        let polled = {
+            let _enter = node.enter();
+            fut.poll(cx)
+        };
+        if let Poll::Ready(output) = polled {
+            this.inner.set(Inner::Gone);
+            this.shared.result_won.store(true, Ordering::Release);
+            this.shared.timer.disarm();
+            if this.registered.take().is_some() {
+                node.clear_waker();
+            }
+            return Poll::Ready(Ok(output));
+        }
+        if !*this.armed {
+            // Step 3.
+            this.shared.timer.arm();
+            *this.armed = true;
+        }
+        // Step 4.
+        if !this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            node.register_waker(cx.waker());
+            *this.registered = Some(cx.waker().clone());
+        }
+        if !node.is_cancelled() || node.shields() > 0 {
+            return Poll::Pending;
+        }
+        this.inner.set(Inner::Gone);
+        this.shared.timer.disarm();
+        if node.catches() {
+            node.clear_waker();
+            *this.registered = None;
+            Poll::Ready(Err(TimedOut))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timed<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timed")
+            .field("when", &self.shared.node().deadline())
+            .field("cancelled", &self.shared.node().is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// The future of [`move_on_after`] and [`move_on_at`].
+    #[must_use = "futures do nothing unless you `.await` them"]
+    pub struct MoveOn<F> {
+        #[pin]
+        timed: Timed<F>,
+    }
+}
+
+impl<F: Future> Future for MoveOn<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().timed.poll(cx).map(Result::ok)
+    }
+}
+
+impl<F> fmt::Debug for MoveOn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MoveOn")
+            .field("timed", &self.timed)
+            .finish()
+    }
+}
+
+/// Runs `fut` with a deadline `duration` from now (asyncio's `async with timeout(d)`,
+/// tokio's `timeout`): `Err(TimedOut)` if it passes first. `Duration::MAX` means never.
+///
+/// ```
+/// use arbor_timeouts::{timeout, TimedOut};
+/// use std::time::Duration;
+///
+/// arbor_runtime::run(async {
+///     assert_eq!(timeout(Duration::from_secs(1), async { 5 }).await, Ok(5));
+///     let slow = arbor_runtime::time::sleep(Duration::from_secs(60));
+///     assert_eq!(timeout(Duration::from_millis(1), slow).await, Err(TimedOut));
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timed<F> {
+    Timeout::after(duration).run(fut)
+}
+
+/// Runs `fut` with the deadline `deadline` (asyncio's `timeout_at`).
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timed<F> {
+    Timeout::at(deadline).run(fut)
+}
+
+/// asyncio's `wait_for(aw, timeout)`: the same as [`timeout`], arguments in arbor's order.
+///
+/// ```
+/// use arbor_timeouts::wait_for;
+/// use std::time::Duration;
+///
+/// arbor_runtime::run(async {
+///     let eternity = arbor_runtime::time::sleep(Duration::from_secs(3600));
+///     if wait_for(Duration::from_millis(1), eternity).await.is_err() {
+///         println!("timeout!");
+///     }
+/// });
+/// ```
+pub fn wait_for<F: Future>(duration: Duration, fut: F) -> Timed<F> {
+    timeout(duration, fut)
+}
+
+/// Trio's `fail_after`: the same as [`timeout`].
+pub fn fail_after<F: Future>(duration: Duration, fut: F) -> Timed<F> {
+    timeout(duration, fut)
+}
+
+/// Trio's `fail_at`: the same as [`timeout_at`].
+pub fn fail_at<F: Future>(deadline: Instant, fut: F) -> Timed<F> {
+    timeout_at(deadline, fut)
+}
+
+/// Trio's `move_on_after`: `Some` with `fut`'s output, or `None` if `duration` passes
+/// first.
+///
+/// ```
+/// use arbor_timeouts::move_on_after;
+/// use std::time::Duration;
+///
+/// arbor_runtime::run(async {
+///     let slow = arbor_runtime::time::sleep(Duration::from_secs(60));
+///     assert_eq!(move_on_after(Duration::from_millis(1), slow).await, None);
+/// });
+/// ```
+pub fn move_on_after<F: Future>(duration: Duration, fut: F) -> MoveOn<F> {
+    MoveOn {
+        timed: timeout(duration, fut),
+    }
+}
+
+/// Trio's `move_on_at`: as [`move_on_after`], with an absolute deadline.
+pub fn move_on_at<F: Future>(deadline: Instant, fut: F) -> MoveOn<F> {
+    MoveOn {
+        timed: timeout_at(deadline, fut),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_and_futures_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<TimeoutHandle>();
+        check::<Timeout>();
+        check::<Timed<std::future::Ready<()>>>();
+    }
+}

@@ -374,6 +374,14 @@ impl CancelNode {
     /// The current node: the innermost scope being polled on this thread, or the node of the
     /// task being polled.
     pub fn current() -> Option<Arc<CancelNode>> {
+        if let Some(node) = LazyScope::materialize_current() {
+            return Some(node);
+        }
+        CancelNode::current_node()
+    }
+
+    /// [`current`](CancelNode::current), lazy scopes aside.
+    fn current_node() -> Option<Arc<CancelNode>> {
         let ptr = context::cancel_node()?;
         // SAFETY: the pointer is installed by `enter` or by the task harness for the length of
         // a poll, during which the scope (or the task's trailer) holds an `Arc` to the node.
@@ -388,6 +396,14 @@ impl CancelNode {
     /// creates the task's own node below the group's and makes it current for the rest of
     /// the task's life (see the module header).
     pub fn scope_parent() -> Option<Arc<CancelNode>> {
+        if let Some(node) = LazyScope::materialize_current() {
+            return Some(node);
+        }
+        CancelNode::scope_parent_of_current_node()
+    }
+
+    /// [`scope_parent`](CancelNode::scope_parent), lazy scopes aside.
+    fn scope_parent_of_current_node() -> Option<Arc<CancelNode>> {
         let current = context::cancel_node();
         if let Some(task) = context::current_task() {
             let trailer = task.trailer();
@@ -402,7 +418,7 @@ impl CancelNode {
                 }
             }
         }
-        CancelNode::current()
+        CancelNode::current_node()
     }
 
     /// Active shielded regions inside the task being polled on this thread (its task node's
@@ -443,7 +459,121 @@ pub fn current_deadline() -> Option<Instant> {
         }
         next = node.parent().map(|p| &**p);
     }
-    decode(min)
+    // Scopes whose nodes are not made yet are inside the current node.
+    let mut earliest = decode(min);
+    let mut lazy = context::lazy_scope();
+    while let Some(ptr) = lazy {
+        // SAFETY: a lazy scope is installed only for the length of its first poll, and
+        // this call runs inside that poll (see `LazyScope`).
+        let scope = unsafe { ptr.as_ref() };
+        if let Some(d) = scope.deadline {
+            earliest = Some(earliest.map_or(d, |e| e.min(d)));
+        }
+        lazy = scope.outer;
+    }
+    earliest
+}
+
+/// A scope whose cancel node is made only if something inside it needs it.
+///
+/// A timeout around a future that completes at its first poll needs no node at all: nothing
+/// inside could have been cancelled by it. So during its first poll, a scope installs a
+/// `LazyScope` (on its stack) as the thread's current lazy scope instead of a node. Anything
+/// that asks for the current node ([`CancelNode::current`], [`CancelNode::scope_parent`]:
+/// a nested scope, a group, a child task's scope) makes the node then, attached where the
+/// scope would have attached it, and makes it the current node; enclosing lazy scopes are
+/// made first, outermost first. After the poll, [`take_node`](LazyScope::take_node) hands
+/// the scope the node made, if any; a scope that stays pending makes it itself then.
+///
+/// Invariant: the thread's lazy scope is set only inside a scope's first poll (between
+/// [`enter`](LazyScope::enter) and the guard's drop), which polls no other task.
+pub struct LazyScope {
+    /// The deadline the node gets, and `current_deadline` reports meanwhile.
+    deadline: Option<Instant>,
+    /// The lazy scope this one is inside, if its node was not made either.
+    outer: Option<NonNull<LazyScope>>,
+    /// The node, once made.
+    node: std::cell::OnceCell<Arc<CancelNode>>,
+}
+
+impl LazyScope {
+    /// A lazy unshielded scope whose node will carry `deadline`.
+    pub fn new(deadline: Option<Instant>) -> LazyScope {
+        LazyScope {
+            deadline,
+            outer: None,
+            node: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Makes this the thread's current lazy scope until the guard drops.
+    pub fn enter(&mut self) -> LazyGuard<'_> {
+        let (prev_lazy, prev_node) = context::enter_lazy_scope(NonNull::from(&*self));
+        self.outer = prev_lazy;
+        LazyGuard {
+            prev_node,
+            prev_lazy,
+            _scope: std::marker::PhantomData,
+        }
+    }
+
+    /// The node made while the scope was entered, if anything asked for one.
+    pub fn take_node(self) -> Option<Arc<CancelNode>> {
+        self.node.into_inner()
+    }
+
+    /// Makes the current lazy scope's node (and those of the lazy scopes around it), makes
+    /// it the current node, and returns it; `None` if no lazy scope is current.
+    fn materialize_current() -> Option<Arc<CancelNode>> {
+        let ptr = context::lazy_scope()?;
+        context::replace_lazy_scope(None);
+        // SAFETY: see the type's invariant: the scope outlives its installation.
+        let node = unsafe { ptr.as_ref() }.materialize();
+        context::replace_cancel_node(Some(NonNull::from(&*node)));
+        Some(node)
+    }
+
+    fn materialize(&self) -> Arc<CancelNode> {
+        if let Some(node) = self.node.get() {
+            return node.clone();
+        }
+        let parent = match self.outer {
+            // SAFETY: an outer lazy scope outlives this one's installation.
+            Some(outer) => Some(unsafe { outer.as_ref() }.materialize()),
+            None => CancelNode::scope_parent_of_current_node(),
+        };
+        let node = CancelNode::new_detached(false);
+        node.set_deadline(self.deadline);
+        node.attach(parent);
+        self.node.get_or_init(|| node).clone()
+    }
+}
+
+impl fmt::Debug for LazyScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyScope")
+            .field("made", &self.node.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Restores the thread's current node and lazy scope when a lazy scope's poll ends.
+pub struct LazyGuard<'a> {
+    prev_node: Option<NonNull<CancelNode>>,
+    prev_lazy: Option<NonNull<LazyScope>>,
+    _scope: std::marker::PhantomData<&'a mut LazyScope>,
+}
+
+impl Drop for LazyGuard<'_> {
+    fn drop(&mut self) {
+        context::leave_lazy_scope(self.prev_lazy, self.prev_node);
+    }
+}
+
+impl fmt::Debug for LazyGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyGuard").finish_non_exhaustive()
+    }
 }
 
 /// An active shielded region (see [`CancelNode::enter_shield`]).

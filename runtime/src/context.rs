@@ -4,7 +4,7 @@
 //! One `thread_local!` holds it all, so the hot paths (spawn, wake, poll) pay for one TLS
 //! access. Every setter returns a guard that restores the previous value.
 
-use crate::cancel::CancelNode;
+use crate::cancel::{CancelNode, LazyScope};
 use crate::coop::Budget;
 use crate::scheduler;
 use crate::task::RawTask;
@@ -21,6 +21,9 @@ struct Context {
     task: Cell<Option<RawTask>>,
     /// The cancel node of the innermost scope being polled; kept alive by that scope.
     cancel_node: Cell<Option<NonNull<CancelNode>>>,
+    /// A scope inside `cancel_node` whose node is not made yet (`cancel::LazyScope`); kept
+    /// alive by the scope's first poll, the only time it is set.
+    lazy_scope: Cell<Option<NonNull<LazyScope>>>,
     /// The cooperative budget of the task being polled.
     budget: Cell<Budget>,
     /// Inside `block_on` or on a worker thread: starting another runtime here would block
@@ -35,6 +38,7 @@ thread_local! {
             scheduler: Cell::new(None),
             task: Cell::new(None),
             cancel_node: Cell::new(None),
+            lazy_scope: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
             in_runtime: Cell::new(false),
         }
@@ -133,6 +137,36 @@ pub(crate) fn replace_cancel_node(
     node: Option<NonNull<CancelNode>>,
 ) -> Option<NonNull<CancelNode>> {
     CONTEXT.with(|cx| cx.cancel_node.replace(node))
+}
+
+/// Enters a lazy scope: makes `scope` the current lazy scope and returns the previous lazy
+/// scope and cancel node, in one thread-local access (this runs on every timeout's first
+/// poll).
+pub(crate) fn enter_lazy_scope(
+    scope: NonNull<LazyScope>,
+) -> (Option<NonNull<LazyScope>>, Option<NonNull<CancelNode>>) {
+    CONTEXT.with(|cx| (cx.lazy_scope.replace(Some(scope)), cx.cancel_node.get()))
+}
+
+/// Leaves a lazy scope: restores the lazy scope and cancel node `enter_lazy_scope` returned.
+pub(crate) fn leave_lazy_scope(
+    prev_lazy: Option<NonNull<LazyScope>>,
+    prev_node: Option<NonNull<CancelNode>>,
+) {
+    let _ = CONTEXT.try_with(|cx| {
+        cx.lazy_scope.set(prev_lazy);
+        cx.cancel_node.set(prev_node);
+    });
+}
+
+/// Makes `scope` the current lazy scope until the returned value is restored.
+pub(crate) fn replace_lazy_scope(scope: Option<NonNull<LazyScope>>) -> Option<NonNull<LazyScope>> {
+    CONTEXT.with(|cx| cx.lazy_scope.replace(scope))
+}
+
+/// The current lazy scope, if a scope's node is still to be made.
+pub(crate) fn lazy_scope() -> Option<NonNull<LazyScope>> {
+    CONTEXT.try_with(|cx| cx.lazy_scope.get()).ok().flatten()
 }
 
 /// The current cancel node.

@@ -1,6 +1,10 @@
 //! [`Timeout`], its handle, and the free functions built on it.
 //!
 //! ## `Timed` (the future of `Timeout::run`), step by step
+//! 0. A timeout that never handed out a handle has no node yet: its first poll installs a
+//!    lazy scope (`arbor_runtime::cancel::LazyScope`) instead, which makes the node only if
+//!    something inside asks for it (a nested scope or group). A future that completes at
+//!    that poll costs no allocation and no timer; one that stays pending gets its node then.
 //! 1. First poll: attach the scope's node below the current node (as a `CancelScope`).
 //! 2. Each poll: poll the wrapped future with the node current. `Ready` wins, whatever the
 //!    deadline: the timer is disarmed and `run` resolves to `Ok`.
@@ -15,7 +19,7 @@
 //!    too) resolve to `Err(TimedOut)`, else stay pending: the enclosing scope drops this
 //!    future with the rest (the outermost expired timeout reports).
 
-use arbor_runtime::cancel::CancelNode;
+use arbor_runtime::cancel::{CancelNode, LazyScope};
 use arbor_runtime::time::{DeadlineTimer, Instant};
 use pin_project_lite::pin_project;
 use std::error::Error;
@@ -40,6 +44,10 @@ impl Shared {
     fn new(deadline: Option<Instant>) -> Arc<Shared> {
         let node = CancelNode::new_detached(false);
         node.set_deadline(deadline);
+        Shared::with_node(node)
+    }
+
+    fn with_node(node: Arc<CancelNode>) -> Arc<Shared> {
         Arc::new(Shared {
             timer: DeadlineTimer::new(node),
             result_won: AtomicBool::new(false),
@@ -77,7 +85,10 @@ impl Shared {
 /// });
 /// ```
 pub struct Timeout {
-    shared: Arc<Shared>,
+    /// The deadline until a handle is taken (the handle's shared state holds it then).
+    deadline: Option<Instant>,
+    /// Made by the first `handle()`; without one, `run` makes the node lazily (step 0).
+    shared: std::sync::OnceLock<Arc<Shared>>,
 }
 
 impl Timeout {
@@ -90,7 +101,8 @@ impl Timeout {
     /// that does not complete.
     pub fn at(deadline: Instant) -> Timeout {
         Timeout {
-            shared: Shared::new(Some(deadline)),
+            deadline: Some(deadline),
+            shared: std::sync::OnceLock::new(),
         }
     }
 
@@ -98,32 +110,33 @@ impl Timeout {
     /// it (asyncio's `timeout(None)`).
     pub fn never() -> Timeout {
         Timeout {
-            shared: Shared::new(None),
+            deadline: None,
+            shared: std::sync::OnceLock::new(),
         }
     }
 
     /// A handle that moves, inspects or cancels this timeout, from any task or thread.
     pub fn handle(&self) -> TimeoutHandle {
         TimeoutHandle {
-            shared: self.shared.clone(),
+            shared: self
+                .shared
+                .get_or_init(|| Shared::new(self.deadline))
+                .clone(),
         }
     }
 
     /// The deadline (`None`: never).
     pub fn when(&self) -> Option<Instant> {
-        self.shared.node().deadline()
+        match self.shared.get() {
+            Some(shared) => shared.node().deadline(),
+            None => self.deadline,
+        }
     }
 
     /// Runs `fut` inside the timeout: `Ok` with its output, or `Err(TimedOut)` if the
     /// deadline passed (or the scope was cancelled) first; `fut` is dropped then.
     pub fn run<F: Future>(self, fut: F) -> Timed<F> {
-        Timed {
-            inner: Inner::Running { fut },
-            shared: self.shared,
-            attached: false,
-            armed: false,
-            registered: None,
-        }
+        Timed::new(fut, self.deadline, self.shared.into_inner())
     }
 }
 
@@ -221,7 +234,10 @@ pin_project! {
     pub struct Timed<F> {
         #[pin]
         inner: Inner<F>,
-        shared: Arc<Shared>,
+        // The deadline, for the lazy first poll (step 0).
+        deadline: Option<Instant>,
+        // `None` until the node exists (step 0).
+        shared: Option<Arc<Shared>>,
         attached: bool,
         armed: bool,
         // The waker last registered with the node.
@@ -232,10 +248,25 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             this.inner.set(Inner::Gone);
-            this.shared.timer.disarm();
-            if this.registered.is_some() {
-                this.shared.node().clear_waker();
+            if let Some(shared) = this.shared {
+                shared.timer.disarm();
+                if this.registered.is_some() {
+                    shared.node().clear_waker();
+                }
             }
+        }
+    }
+}
+
+impl<F> Timed<F> {
+    fn new(fut: F, deadline: Option<Instant>, shared: Option<Arc<Shared>>) -> Timed<F> {
+        Timed {
+            inner: Inner::Running { fut },
+            deadline,
+            shared,
+            attached: false,
+            armed: false,
+            registered: None,
         }
     }
 }
@@ -245,25 +276,50 @@ impl<F: Future> Future for Timed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let node = this.shared.node();
-        if !*this.attached {
-            // Step 1.
-            node.attach(CancelNode::scope_parent());
-            *this.attached = true;
-        }
         let InnerProj::Running { fut } = this.inner.as_mut().project() else {
             // Dropped without catching: an enclosing scope drops this future.
             return Poll::Pending;
         };
-        // Step 2.
-        let polled = {
-            let _enter = node.enter();
-            fut.poll(cx)
+        let polled = match this.shared {
+            None => {
+                // Step 0: the first poll, with the node made only if something asks.
+                let mut lazy = LazyScope::new(*this.deadline);
+                let polled = {
+                    let _enter = lazy.enter();
+                    fut.poll(cx)
+                };
+                if let Poll::Ready(output) = polled {
+                    this.inner.set(Inner::Gone);
+                    return Poll::Ready(Ok(output));
+                }
+                let node = lazy.take_node().unwrap_or_else(|| {
+                    let node = CancelNode::new_detached(false);
+                    node.set_deadline(*this.deadline);
+                    node.attach(CancelNode::scope_parent());
+                    node
+                });
+                *this.shared = Some(Shared::with_node(node));
+                *this.attached = true;
+                Poll::Pending
+            }
+            Some(shared) => {
+                let node = shared.node();
+                if !*this.attached {
+                    // Step 1.
+                    node.attach(CancelNode::scope_parent());
+                    *this.attached = true;
+                }
+                // Step 2.
+                let _enter = node.enter();
+                fut.poll(cx)
+            }
         };
+        let shared = this.shared.as_ref().expect("made above");
+        let node = shared.node();
         if let Poll::Ready(output) = polled {
             this.inner.set(Inner::Gone);
-            this.shared.result_won.store(true, Ordering::Release);
-            this.shared.timer.disarm();
+            shared.result_won.store(true, Ordering::Release);
+            shared.timer.disarm();
             if this.registered.take().is_some() {
                 node.clear_waker();
             }
@@ -271,7 +327,7 @@ impl<F: Future> Future for Timed<F> {
         }
         if !*this.armed {
             // Step 3.
-            this.shared.timer.arm();
+            shared.timer.arm();
             *this.armed = true;
         }
         // Step 4.
@@ -287,7 +343,7 @@ impl<F: Future> Future for Timed<F> {
             return Poll::Pending;
         }
         this.inner.set(Inner::Gone);
-        this.shared.timer.disarm();
+        shared.timer.disarm();
         if node.catches() {
             node.clear_waker();
             *this.registered = None;
@@ -300,9 +356,19 @@ impl<F: Future> Future for Timed<F> {
 
 impl<F> fmt::Debug for Timed<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let when = match &self.shared {
+            Some(shared) => shared.node().deadline(),
+            None => self.deadline,
+        };
         f.debug_struct("Timed")
-            .field("when", &self.shared.node().deadline())
-            .field("cancelled", &self.shared.node().is_cancelled())
+            .field("when", &when)
+            .field(
+                "cancelled",
+                &self
+                    .shared
+                    .as_ref()
+                    .is_some_and(|s| s.node().is_cancelled()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -346,12 +412,13 @@ impl<F> fmt::Debug for MoveOn<F> {
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timed<F> {
-    Timeout::after(duration).run(fut)
+    timeout_at(Instant::now() + duration, fut)
 }
 
 /// Runs `fut` with the deadline `deadline` (asyncio's `timeout_at`).
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timed<F> {
-    Timeout::at(deadline).run(fut)
+    // No handle can exist: straight to the lazy path (step 0).
+    Timed::new(fut, Some(deadline), None)
 }
 
 /// asyncio's `wait_for(aw, timeout)`: the same as [`timeout`], arguments in arbor's order.

@@ -11,6 +11,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// Set (forever) when any clock in the process is first paused; until then [`now`] reads
+/// the OS clock without looking up the current runtime. Release/Acquire: a reader that sees
+/// it set goes on to the runtime's clock, whose own flag is set after this one.
+static ANY_VIRTUALIZED: AtomicBool = AtomicBool::new(false);
+
 pub(crate) struct Clock {
     /// Set (once, under the lock) by the first `pause`; Acquire/Release so a reader that
     /// sees it also sees the `inner` the pause wrote.
@@ -91,6 +96,7 @@ impl Clock {
             .as_nanos()
             .div_ceil(1_000_000);
         inner.base = self.origin + Duration::from_millis(u64::try_from(ticks).unwrap_or(u64::MAX));
+        ANY_VIRTUALIZED.store(true, Ordering::Release);
         self.virtualized.store(true, Ordering::Release);
     }
 
@@ -126,6 +132,11 @@ impl Clock {
 
 /// Now on the current runtime's clock, or the OS clock outside a runtime.
 pub(crate) fn now() -> Instant {
+    // Until some runtime in the process pauses its clock, every clock is the OS clock:
+    // skip the thread-local lookup of the current runtime.
+    if !ANY_VIRTUALIZED.load(Ordering::Acquire) {
+        return Instant::from_std(std::time::Instant::now());
+    }
     context::with_handle(|h| match h {
         Some(h) => h.driver().clock.now(),
         None => Instant::from_std(std::time::Instant::now()),

@@ -74,12 +74,16 @@ impl Instant {
     }
 
     /// `self + d`, saturating at a far-future instant ("never").
+    #[inline]
     pub(crate) fn saturating_add(self, d: Duration) -> Instant {
-        let cap = self.std + FAR_FUTURE;
-        match self.std.checked_add(d) {
-            Some(t) if t < cap => Instant::from_std(t),
-            _ => Instant::from_std(cap),
+        // `self + d < self + FAR_FUTURE` exactly when `d < FAR_FUTURE`: one addition on the
+        // common path.
+        if d < FAR_FUTURE {
+            if let Some(t) = self.std.checked_add(d) {
+                return Instant::from_std(t);
+            }
         }
+        Instant::from_std(self.std.checked_add(FAR_FUTURE).unwrap_or(self.std))
     }
 }
 

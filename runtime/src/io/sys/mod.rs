@@ -7,8 +7,8 @@
 //! then `epoll_ctl` to re-arm it), waits (`epoll_wait`), then reads its notification
 //! eventfd and re-arms it (`epoll_ctl`), as its notifier is registered oneshot. The driver
 //! waits whenever a worker parks, and turns without waiting every `MAINTENANCE_INTERVAL`
-//! ticks of a busy worker and whenever the current-thread scheduler runs dry, so these
-//! syscalls are paid all the time. The epoll backend pays one: `epoll_wait` with its own
+//! ticks of a busy worker and whenever the current-thread scheduler runs dry, and pays
+//! them on each of those turns. The epoll backend pays one: `epoll_wait` with its own
 //! millisecond timeout, and an eventfd registered edge-triggered once, which waking only
 //! writes (see `notify.rs`). rustix, already a dependency, gives a safe API to all of it.
 //!

@@ -36,7 +36,7 @@ pub(crate) struct Driver {
 
 pub(crate) struct Core {
     time: TimeCore,
-    events: polling::Events,
+    events: crate::io::Events,
 }
 
 impl Driver {
@@ -49,7 +49,7 @@ impl Driver {
             io: Reactor::new()?,
             core: Mutex::new(Core {
                 time: TimeCore::new(),
-                events: polling::Events::new(),
+                events: crate::io::Events::new(),
             }),
         }))
     }

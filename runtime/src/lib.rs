@@ -12,7 +12,7 @@
 //! | [`runtime`] | [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder), [`Handle`](runtime::Handle) |
 //! | [`cancel`] | the cancel-state tree that cancel scopes and task groups use |
 //! | [`sync`] | async locks, events, semaphores, barriers, queues and channels |
-//! | `io` | the IO reactor (`polling`): registrations, readiness, wake-ups |
+//! | `io` | the IO reactor (epoll on Linux, `polling` elsewhere): registrations, readiness, wake-ups |
 //! | [`net`] | TCP, UDP and Unix sockets on the reactor |
 //!
 //! ```

@@ -1,4 +1,5 @@
-//! The IO reactor: readiness from the OS (`polling`: epoll, kqueue, ...) turned into wakes.
+//! The IO reactor: readiness from the OS (epoll on Linux, `polling`'s kqueue and others
+//! elsewhere: see `sys/`) turned into wakes.
 //!
 //! The reactor is one half of the runtime's driver (`driver.rs`): the thread holding the
 //! driver waits in [`Reactor::poll`] with the next timer's deadline as its timeout, then
@@ -13,6 +14,8 @@
 //! - [`PollEvented`] (`poll_evented.rs`): a non-blocking std socket plus its registration;
 //!   runs syscalls in the "try, and on `WouldBlock` clear readiness and wait" loop. The
 //!   `net` types are thin wrappers around it.
+//! - `sys/`: the OS poller, behind the few calls the reactor makes (add, modify, delete,
+//!   wait, notify); epoll of our own on Linux, the `polling` crate elsewhere.
 //!
 //! ## Registrations and keys
 //! The reactor keeps its resources in a slab (`registrations`), under a mutex that only
@@ -25,7 +28,7 @@
 //! its `Drop`), which is what `Poller::add`'s safety contract asks.
 //!
 //! ## Edge-triggered, or oneshot where the OS has no edges
-//! Where `polling` supports it (epoll, kqueue), a resource is registered once,
+//! Where the poller supports it (epoll, kqueue), a resource is registered once,
 //! edge-triggered, for the directions it uses, and never touched again until it is
 //! deregistered: readiness is cached in the resource's readiness word and cleared only when
 //! a syscall says `WouldBlock`, so a ready socket costs no poller syscall at all. Elsewhere
@@ -50,6 +53,7 @@ mod reactor_tests;
 #[cfg(unix)]
 mod registration;
 mod scheduled_io;
+mod sys;
 
 #[cfg(unix)]
 pub(crate) use poll_evented::PollEvented;
@@ -58,6 +62,7 @@ pub(crate) use registration::Registration;
 pub(crate) use scheduled_io::{
     ReadyEvent, Registered, ScheduledIo, SharedWaiter, Waiter, WakeList, shutdown_error,
 };
+pub(crate) use sys::Events;
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,10 +111,6 @@ impl Interest {
     pub(crate) fn contains(self, other: Interest) -> bool {
         (self.read || !other.read) && (self.write || !other.write)
     }
-
-    fn event(self, key: usize) -> polling::Event {
-        polling::Event::new(key, self.read, self.write)
-    }
 }
 
 /// How resources are registered with the poller (see the module header).
@@ -125,11 +126,11 @@ pub(crate) enum Mode {
 const INDEX_BITS: u32 = if usize::BITS >= 64 { 32 } else { 22 };
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// Generation bits: all above the index except the top bit, so that no key is `usize::MAX`
-/// (reserved by `polling` for its notifications).
+/// (`sys::NOTIFY_KEY`, reserved for the poller's notifications).
 const GENERATION_MASK: usize = (1 << (usize::BITS - INDEX_BITS - 1)) - 1;
 
 pub(crate) struct Reactor {
-    poller: polling::Poller,
+    poller: sys::Poller,
     mode: Mode,
     /// Every registered resource; see "Registrations and keys".
     registrations: Mutex<Slab>,
@@ -154,7 +155,7 @@ struct Slot {
 
 impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
-        let poller = polling::Poller::new()?;
+        let poller = sys::Poller::new()?;
         let mode = if poller.supports_edge() {
             Mode::Edge
         } else {
@@ -163,7 +164,7 @@ impl Reactor {
         Ok(Reactor::with_mode(poller, mode))
     }
 
-    fn with_mode(poller: polling::Poller, mode: Mode) -> Reactor {
+    fn with_mode(poller: sys::Poller, mode: Mode) -> Reactor {
         Reactor {
             poller,
             mode,
@@ -176,10 +177,18 @@ impl Reactor {
         }
     }
 
-    /// A reactor in the given mode, for tests of the oneshot path on platforms with edges.
+    /// A reactor on the given backend (`portable`: the `polling` one, whatever the
+    /// platform) in the given mode, for tests of every combination on platforms that have
+    /// them. (Oneshot mode needs no edge support; edge mode does.)
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn new_with_mode(mode: Mode) -> io::Result<Reactor> {
-        Ok(Reactor::with_mode(polling::Poller::new()?, mode))
+    pub(crate) fn new_for_test(portable: bool, mode: Mode) -> io::Result<Reactor> {
+        let poller = if portable {
+            sys::Poller::new_portable()?
+        } else {
+            sys::Poller::new()?
+        };
+        assert!(mode == Mode::Oneshot || poller.supports_edge());
+        Ok(Reactor::with_mode(poller, mode))
     }
 
     pub(crate) fn mode(&self) -> Mode {
@@ -191,19 +200,11 @@ impl Reactor {
         self.registrations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for readiness, at most `timeout` (`None`: until notified). An interrupted
-    /// wait (`EINTR`) counts as a spurious wake-up.
-    pub(crate) fn poll(
-        &self,
-        events: &mut polling::Events,
-        timeout: Option<Duration>,
-    ) -> io::Result<usize> {
+    /// Waits for readiness, at most `timeout` (`None`: until notified); `events` holds
+    /// what arrived. An interrupted wait (`EINTR`) is a spurious wake-up (no events).
+    pub(crate) fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        let result = match self.poller.wait(events, timeout) {
-            Ok(n) => Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-            Err(e) => Err(e),
-        };
+        let result = self.poller.wait(events, timeout);
         self.polls.fetch_add(1, Ordering::Relaxed);
         result
     }
@@ -215,7 +216,7 @@ impl Reactor {
 
     /// Hands the events of the last `poll` to their resources and wakes their waiters.
     /// Returns how many tasks were woken.
-    pub(crate) fn dispatch(&self, events: &polling::Events) -> usize {
+    pub(crate) fn dispatch(&self, events: &Events) -> usize {
         let mut wakers = WakeList::new();
         let all = self.mode == Mode::Oneshot;
         {
@@ -275,12 +276,12 @@ impl Reactor {
     ) -> io::Result<(usize, Arc<ScheduledIo>)> {
         let io = Arc::new(ScheduledIo::new());
         let key = self.slab().insert(io.clone())?;
-        let (event, mode) = match self.mode {
-            Mode::Edge => (interest.event(key), polling::PollMode::Edge),
-            Mode::Oneshot => (Interest::NONE.event(key), polling::PollMode::Oneshot),
+        let interest = match self.mode {
+            Mode::Edge => interest,
+            Mode::Oneshot => Interest::NONE,
         };
         // SAFETY: the caller deregisters `source` before closing it.
-        let added = unsafe { self.poller.add_with_mode(&source, event, mode) };
+        let added = unsafe { self.poller.add(source, key, interest, self.mode) };
         if let Err(e) = added {
             self.slab().remove(key);
             return Err(e);
@@ -296,8 +297,7 @@ impl Reactor {
         key: usize,
         interest: Interest,
     ) -> io::Result<()> {
-        self.poller
-            .modify_with_mode(source, interest.event(key), polling::PollMode::Oneshot)
+        self.poller.modify(source, key, interest, Mode::Oneshot)
     }
 
     /// Removes `source` from the poller, then frees its key.

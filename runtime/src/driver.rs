@@ -108,6 +108,11 @@ impl Driver {
                 wait = Some(Duration::ZERO);
             }
         }
+        // A non-blocking turn with no socket registered has nothing to ask the poller (a
+        // pending notify stays pending: the next wait returns at once, harmlessly).
+        if wait == Some(Duration::ZERO) && !waiting && !self.io.has_registrations() {
+            return woken + self.fire_due(core);
+        }
         let polled = self.io.poll(&mut core.events, wait);
         if waiting {
             self.time.end_wait();
@@ -121,6 +126,10 @@ impl Driver {
 
     fn fire_due(&self, core: &mut Core) -> usize {
         self.time.drain_queue(&mut core.time);
+        // No timer: no need to read the clock.
+        if self.time.is_empty(&core.time) {
+            return 0;
+        }
         let now = self.time.now_tick(self.clock.now());
         self.time.fire(&mut core.time, now)
     }

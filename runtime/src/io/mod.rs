@@ -136,6 +136,9 @@ pub(crate) struct Reactor {
     registrations: Mutex<Slab>,
     /// How many times `poll` returned: a test hook (an idle runtime must not spin).
     polls: AtomicUsize,
+    /// How many resources are registered (changed under the slab lock, read without it):
+    /// a busy worker's non-blocking turn skips the poller when there are none.
+    live: AtomicUsize,
 }
 
 /// The resources, by slab index.
@@ -174,6 +177,7 @@ impl Reactor {
                 shutdown: false,
             }),
             polls: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
         }
     }
 
@@ -193,6 +197,12 @@ impl Reactor {
 
     pub(crate) fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Whether any resource is registered. A registration racing this read is seen by the
+    /// next poll; nothing is lost, as a new resource starts out assumed ready.
+    pub(crate) fn has_registrations(&self) -> bool {
+        self.live.load(Ordering::Relaxed) > 0
     }
 
     fn slab(&self) -> std::sync::MutexGuard<'_, Slab> {
@@ -276,6 +286,7 @@ impl Reactor {
     ) -> io::Result<(usize, Arc<ScheduledIo>)> {
         let io = Arc::new(ScheduledIo::new());
         let key = self.slab().insert(io.clone())?;
+        self.live.fetch_add(1, Ordering::Relaxed);
         let interest = match self.mode {
             Mode::Edge => interest,
             Mode::Oneshot => Interest::NONE,
@@ -284,6 +295,7 @@ impl Reactor {
         let added = unsafe { self.poller.add(source, key, interest, self.mode) };
         if let Err(e) = added {
             self.slab().remove(key);
+            self.live.fetch_sub(1, Ordering::Relaxed);
             return Err(e);
         }
         Ok((key, io))
@@ -310,6 +322,7 @@ impl Reactor {
             tracing::warn!(error = %e, "arbor: removing a socket from the poller failed");
         }
         self.slab().remove(key);
+        self.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

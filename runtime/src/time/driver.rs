@@ -148,6 +148,11 @@ impl TimeDriver {
         fired
     }
 
+    /// Whether the wheel holds no timer.
+    pub(crate) fn is_empty(&self, core: &TimeCore) -> bool {
+        core.wheel.is_empty()
+    }
+
     /// The earliest tick at which the wheel has something to do.
     pub(crate) fn next_expiration(&self, core: &TimeCore) -> Option<u64> {
         core.wheel.next_expiration()

@@ -150,10 +150,6 @@ impl<T> Wheel<T> {
         self.slab.len()
     }
 
-    #[cfg_attr(
-        not(any(test, fuzzing)),
-        expect(dead_code, reason = "read by the model checks and tests")
-    )]
     /// Whether the wheel holds no timer.
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0

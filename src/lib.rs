@@ -372,3 +372,8 @@ pub mod time {
 pub mod sync {
     pub use arbor_runtime::sync::*;
 }
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,150 @@
+//! The facade's public surface: what `arbor::` exports, exactly.
+//!
+//! Two checks: every name below resolves (a compile-time check, through `use`), and the
+//! root of `src/lib.rs` declares exactly these names and modules, no more (read from the
+//! source, so that adding or dropping an export is a deliberate change to this file too).
+
+#![allow(unused_imports, reason = "the imports are the test: each must resolve")]
+
+use std::collections::BTreeSet;
+
+// DESIGN.md section 2, "Paths and method names": the root.
+use arbor::{
+    CancelHandle, CancelScope, Cancelled, GroupError, JoinError, Task, TaskGroup, TimedOut,
+    Timeout, TimeoutHandle, as_completed, fail_after, gather, move_on_after, run, shield, sleep,
+    sleep_until, spawn, timeout, timeout_at, to_thread, try_gather, wait_for, yield_now,
+};
+// The attribute macros, renamed so they do not shadow the built-in `#[test]`.
+use arbor::{main as _, test as _};
+// Beyond DESIGN.md's list: the futures and error the root functions return, and the
+// absolute-deadline forms of fail_after / move_on_after.
+use arbor::{AsCompleted, Gather, SpawnError, TryGather, fail_at, move_on_at};
+// The modules.
+use arbor::net::{
+    TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
+};
+use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+use arbor::stream::{Co, Generator, Yield, generator};
+use arbor::sync::{
+    Barrier, Condvar, Event, LifoQueue, Mutex, PriorityQueue, Queue, RwLock, Semaphore, mpsc,
+    oneshot,
+};
+use arbor::task::{
+    GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, TaskId, TaskInfo, Timed,
+    YieldNow, all, current, dump, spawn_blocking, try_id,
+};
+use arbor::time::{
+    Instant, Interval, MissedTickBehavior, Sleep, advance, current_deadline, interval, interval_at,
+    pause, resume,
+};
+
+/// What the root exports: functions, types, attribute macros, modules and `name!` macros.
+const ROOT: &[&str] = &[
+    "AsCompleted",
+    "CancelHandle",
+    "CancelScope",
+    "Cancelled",
+    "Gather",
+    "GroupError",
+    "JoinError",
+    "SpawnError",
+    "Task",
+    "TaskGroup",
+    "TimedOut",
+    "Timeout",
+    "TimeoutHandle",
+    "TryGather",
+    "as_completed",
+    "fail_after",
+    "fail_at",
+    "gather",
+    "gather!",
+    "main",
+    "move_on_after",
+    "move_on_at",
+    "net",
+    "run",
+    "runtime",
+    "shield",
+    "sleep",
+    "sleep_until",
+    "spawn",
+    "stream",
+    "sync",
+    "task",
+    "test",
+    "time",
+    "timeout",
+    "timeout_at",
+    "to_thread",
+    "try_gather",
+    "try_gather!",
+    "wait_for",
+    "yield_now",
+];
+
+/// The names a root-level `pub use` / `pub mod` / `pub fn` line declares.
+fn declared(source: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut lines = source.lines().peekable();
+    let mut hidden = false;
+    while let Some(line) = lines.next() {
+        if line.starts_with("#[doc(hidden)]") {
+            hidden = true;
+            continue;
+        }
+        if line.starts_with("#[") || line.starts_with("///") {
+            continue;
+        }
+        let was_hidden = std::mem::take(&mut hidden);
+        if let Some(rest) = line.strip_prefix("pub mod ") {
+            if !was_hidden {
+                names.insert(rest.trim_end_matches([';', '{', ' ']).to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix("pub use ") {
+            let mut item = rest.to_string();
+            while !item.contains(';') {
+                item.push_str(lines.next().expect("a `pub use` ends with `;`"));
+            }
+            let item = item.trim_end_matches(';');
+            let list = match item.split_once('{') {
+                Some((_, list)) => list.trim_end_matches('}').to_string(),
+                None => item.rsplit("::").next().unwrap().to_string(),
+            };
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_root_exports_exactly_the_documented_names() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let lib = std::fs::read_to_string(format!("{dir}/src/lib.rs")).unwrap();
+    let mut found = declared(&lib);
+    // `#[macro_export]` macros land at the root; `__`-prefixed ones are the expansion's.
+    for file in std::fs::read_dir(format!("{dir}/src")).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == "#[macro_export]" {
+                let def = lines.next().unwrap();
+                let name = def
+                    .trim_start_matches("macro_rules! ")
+                    .trim_end_matches(" {");
+                if !name.starts_with("__") {
+                    found.insert(format!("{name}!"));
+                }
+            }
+        }
+    }
+    let expected: BTreeSet<String> = ROOT.iter().map(|s| s.to_string()).collect();
+    let extra: Vec<_> = found.difference(&expected).collect();
+    let missing: Vec<_> = expected.difference(&found).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "arbor's root exports changed: not listed here {extra:?}; listed but gone {missing:?}"
+    );
+}

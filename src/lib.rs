@@ -1,6 +1,8 @@
 //! arbor: a work-stealing async runtime with structured concurrency and a facade that
 //! reads like Python's asyncio.
 //!
+//! Every row links to an item whose documentation has a runnable example.
+//!
 //! | asyncio | arbor |
 //! |---|---|
 //! | `asyncio.run(main())` | [`arbor::run(fut)`](run) |
@@ -13,13 +15,18 @@
 //! | `loop.time()` | [`arbor::time::Instant::now()`](time::Instant::now) |
 //! | `await asyncio.sleep(d)` | [`arbor::sleep(d).await`](sleep), [`arbor::sleep_until(t)`](sleep_until), [`Sleep::reset`](time::Sleep::reset) |
 //! | `await asyncio.sleep(0)` | [`arbor::yield_now().await`](yield_now) |
+//! | `await asyncio.gather(a, b, c)` | [`arbor::gather!(a, b, c).await`](gather!) -> `(A, B, C)`; [`arbor::gather(iter).await`](gather()) -> `Vec<T>` (with `Result` outputs: `return_exceptions=True`) |
+//! | `gather(..., return_exceptions=False)` | [`arbor::try_gather!(a, b).await`](try_gather!), [`arbor::try_gather(iter).await`](try_gather()): the first `Err`, the rest dropped |
+//! | `for aw in asyncio.as_completed(aws)` | [`arbor::as_completed(iter)`](as_completed): [`next().await`](AsCompleted::next) in completion order; a `futures_core::Stream` |
+//! | async generators, `async for` | [`stream::generator(\|co\| async move { co.yield_(x).await; })`](stream::generator): `next().await`, a `futures_core::Stream` |
 //! | `await asyncio.to_thread(f)` | [`arbor::to_thread(f).await`](to_thread) |
 //! | `loop.run_in_executor(None, f)` | [`arbor::task::spawn_blocking(f)`](task::spawn_blocking) |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `Barrier` | [`sync::Mutex`], [`sync::Event`], [`sync::Condvar`], [`sync::Semaphore`], [`sync::Barrier`] (+ [`sync::RwLock`]) |
 //! | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | [`sync::Queue`], [`sync::LifoQueue`], [`sync::PriorityQueue`] |
 //! | a `Future` resolved by another task; a channel | [`sync::oneshot`], [`sync::mpsc`] |
 //! | `await open_connection(host, port)` | [`net::TcpStream::connect((host, port)).await`](net::TcpStream::connect) |
-//! | `await start_server(cb, host, port)` | [`net::TcpListener::bind((host, port)).await`](net::TcpListener::bind), then `accept()` in a loop |
+//! | `await start_server(cb, host, port)` | [`net::serve(listener, handler)`](net::serve): a task per connection inside a `TaskGroup`; or [`net::TcpListener::bind`](net::TcpListener::bind) and `accept()` in a loop |
+//! | `create_datagram_endpoint`, Unix sockets | [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
 //! | Trio `CancelScope`, `CancelScope(shield=True)` | [`CancelScope::new()`](CancelScope::new), [`CancelScope::shielded()`](CancelScope::shielded); [`scope.handle()`](CancelScope::handle) -> [`CancelHandle`]; [`scope.run(fut).await`](CancelScope::run) -> `Result<T, Cancelled>` |
 //! | `await asyncio.wait_for(aw, t)` | [`arbor::wait_for(t, fut).await`](wait_for) -> `Result<T, TimedOut>` |
@@ -102,8 +109,6 @@ mod serve;
 pub use as_completed::{AsCompleted, as_completed};
 pub use gather::{Gather, TryGather, gather, try_gather};
 
-/// Streams: [`generator`](stream::generator), async generators as a
-/// [`futures_core::Stream`].
 pub mod stream;
 
 /// What the macros expand to; not a public API.
@@ -282,7 +287,7 @@ pub mod task {
     pub use arbor_timeouts::{MoveOn, Timed};
 }
 
-/// Time: [`Instant`](time::Instant), [`sleep`](time::sleep), [`Interval`](time::Interval),
+/// Time: [`Instant`](time::Instant), [`time::sleep`], [`Interval`](time::Interval),
 /// virtual time for tests ([`pause`](time::pause), [`advance`](time::advance),
 /// [`resume`](time::resume)), and [`current_deadline`](time::current_deadline), the
 /// effective deadline of the running code (Trio's `current_effective_deadline`), for

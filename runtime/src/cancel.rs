@@ -494,6 +494,9 @@ pub struct LazyScope {
     outer: Option<NonNull<LazyScope>>,
     /// The node, once made.
     node: std::cell::OnceCell<Arc<CancelNode>>,
+    /// Set when this scope's node was made the current node: the current node to restore
+    /// when the scope's poll ends.
+    restore: std::cell::Cell<Option<Option<NonNull<CancelNode>>>>,
 }
 
 impl LazyScope {
@@ -503,17 +506,17 @@ impl LazyScope {
             deadline,
             outer: None,
             node: std::cell::OnceCell::new(),
+            restore: std::cell::Cell::new(None),
         }
     }
 
     /// Makes this the thread's current lazy scope until the guard drops.
     pub fn enter(&mut self) -> LazyGuard<'_> {
-        let (prev_lazy, prev_node) = context::enter_lazy_scope(NonNull::from(&*self));
+        let prev_lazy = context::replace_lazy_scope(Some(NonNull::from(&*self)));
         self.outer = prev_lazy;
         LazyGuard {
-            prev_node,
+            scope: self,
             prev_lazy,
-            _scope: std::marker::PhantomData,
         }
     }
 
@@ -528,8 +531,12 @@ impl LazyScope {
         let ptr = context::lazy_scope()?;
         context::replace_lazy_scope(None);
         // SAFETY: see the type's invariant: the scope outlives its installation.
-        let node = unsafe { ptr.as_ref() }.materialize();
-        context::replace_cancel_node(Some(NonNull::from(&*node)));
+        let scope = unsafe { ptr.as_ref() };
+        let node = scope.materialize();
+        let prev = context::replace_cancel_node(Some(NonNull::from(&*node)));
+        if scope.restore.get().is_none() {
+            scope.restore.set(Some(prev));
+        }
         Some(node)
     }
 
@@ -557,16 +564,19 @@ impl fmt::Debug for LazyScope {
     }
 }
 
-/// Restores the thread's current node and lazy scope when a lazy scope's poll ends.
+/// Restores the thread's lazy scope (and its current node, if the scope's node was made
+/// current meanwhile) when a lazy scope's poll ends.
 pub struct LazyGuard<'a> {
-    prev_node: Option<NonNull<CancelNode>>,
+    scope: &'a LazyScope,
     prev_lazy: Option<NonNull<LazyScope>>,
-    _scope: std::marker::PhantomData<&'a mut LazyScope>,
 }
 
 impl Drop for LazyGuard<'_> {
     fn drop(&mut self) {
-        context::leave_lazy_scope(self.prev_lazy, self.prev_node);
+        context::replace_lazy_scope(self.prev_lazy);
+        if let Some(prev) = self.scope.restore.take() {
+            context::replace_cancel_node(prev);
+        }
     }
 }
 

@@ -21,9 +21,6 @@ struct Context {
     task: Cell<Option<RawTask>>,
     /// The cancel node of the innermost scope being polled; kept alive by that scope.
     cancel_node: Cell<Option<NonNull<CancelNode>>>,
-    /// A scope inside `cancel_node` whose node is not made yet (`cancel::LazyScope`); kept
-    /// alive by the scope's first poll, the only time it is set.
-    lazy_scope: Cell<Option<NonNull<LazyScope>>>,
     /// The cooperative budget of the task being polled.
     budget: Cell<Budget>,
     /// Inside `block_on` or on a worker thread: starting another runtime here would block
@@ -38,7 +35,6 @@ thread_local! {
             scheduler: Cell::new(None),
             task: Cell::new(None),
             cancel_node: Cell::new(None),
-            lazy_scope: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
             in_runtime: Cell::new(false),
         }
@@ -139,34 +135,22 @@ pub(crate) fn replace_cancel_node(
     CONTEXT.with(|cx| cx.cancel_node.replace(node))
 }
 
-/// Enters a lazy scope: makes `scope` the current lazy scope and returns the previous lazy
-/// scope and cancel node, in one thread-local access (this runs on every timeout's first
-/// poll).
-pub(crate) fn enter_lazy_scope(
-    scope: NonNull<LazyScope>,
-) -> (Option<NonNull<LazyScope>>, Option<NonNull<CancelNode>>) {
-    CONTEXT.with(|cx| (cx.lazy_scope.replace(Some(scope)), cx.cancel_node.get()))
+thread_local! {
+    /// A scope inside the current cancel node whose node is not made yet
+    /// (`cancel::LazyScope`); kept alive by the scope's first poll, the only time it is set.
+    /// A thread-local of its own, with no destructor: entering and leaving a lazy scope
+    /// (every timeout's first poll) is then a plain load and store.
+    static LAZY_SCOPE: Cell<Option<NonNull<LazyScope>>> = const { Cell::new(None) };
 }
 
-/// Leaves a lazy scope: restores the lazy scope and cancel node `enter_lazy_scope` returned.
-pub(crate) fn leave_lazy_scope(
-    prev_lazy: Option<NonNull<LazyScope>>,
-    prev_node: Option<NonNull<CancelNode>>,
-) {
-    let _ = CONTEXT.try_with(|cx| {
-        cx.lazy_scope.set(prev_lazy);
-        cx.cancel_node.set(prev_node);
-    });
-}
-
-/// Makes `scope` the current lazy scope until the returned value is restored.
+/// Makes `scope` the current lazy scope; returns the previous one.
 pub(crate) fn replace_lazy_scope(scope: Option<NonNull<LazyScope>>) -> Option<NonNull<LazyScope>> {
-    CONTEXT.with(|cx| cx.lazy_scope.replace(scope))
+    LAZY_SCOPE.with(|cell| cell.replace(scope))
 }
 
 /// The current lazy scope, if a scope's node is still to be made.
 pub(crate) fn lazy_scope() -> Option<NonNull<LazyScope>> {
-    CONTEXT.try_with(|cx| cx.lazy_scope.get()).ok().flatten()
+    LAZY_SCOPE.with(Cell::get)
 }
 
 /// The current cancel node.

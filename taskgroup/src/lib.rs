@@ -36,6 +36,9 @@
 //! });
 //! ```
 
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 mod group;
 mod loom;
 #[cfg(all(test, loom))]

@@ -34,6 +34,9 @@
 //! });
 //! ```
 
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 mod timeout;
 
 pub use timeout::{

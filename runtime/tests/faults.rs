@@ -268,8 +268,16 @@ rt_test! {
         let user = PanickingWaker::new();
         let waker = Waker::from(user.clone());
         rt.block_on(async {
-            let mut s = Box::pin(sleep(Duration::from_millis(5)));
-            assert!(s.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+            // A timer registered with the user's waker; on a slow machine (valgrind) a short
+            // one may be due before its first poll, so lengthen it until it is pending.
+            let mut d = Duration::from_millis(5);
+            let mut s = loop {
+                let mut s = Box::pin(sleep(d));
+                if s.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
+                    break s;
+                }
+                d *= 4;
+            };
             // The timer fires in the driver, on whichever thread turns it, and wakes the
             // user's waker there.
             while user.wakes.load(SeqCst) == 0 {

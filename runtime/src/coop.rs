@@ -2,7 +2,7 @@
 //!
 //! A task that always finds its resources ready (a join handle of a finished task, a channel
 //! with items) would never return `Pending` and could hold its worker forever. Each poll of
-//! a task starts with [`TASK_BUDGET`] units; arbor's leaf futures spend one unit each time
+//! a task starts with `TASK_BUDGET` (128) units; arbor's leaf futures spend one unit each time
 //! they make progress, and once the budget is spent they return `Pending` (after waking the
 //! task), so the task goes to the back of the queue and its siblings run.
 

@@ -4,8 +4,8 @@
 //!
 //! | handle | who holds it | reference |
 //! |---|---|---|
-//! | [`OwnedTask`] | the runtime's owned-task list | one, released on completion or shutdown |
-//! | [`Notified`] | a run queue | one, consumed by running the task |
+//! | `OwnedTask` | the runtime's owned-task list | one, released on completion or shutdown |
+//! | `Notified` | a run queue | one, consumed by running the task |
 //! | [`Task<T>`](crate::Task) | the user | one, released on drop (detaches the task) |
 //! | `Waker` | whoever waits on the task's behalf | one each |
 //! | [`TaskRef`] | a task group, for each child (doc-hidden) | one, released on drop |

@@ -19,7 +19,7 @@
 //! poller (so that a new, earlier timer wakes it) in `driver.rs`.
 //!
 //! ## Virtual time
-//! The runtime's [`Clock`](clock) reads the OS clock until a test calls [`pause`] (or builds
+//! The runtime's `Clock` (`clock.rs`) reads the OS clock until a test calls [`pause`] (or builds
 //! the runtime with `start_paused(true)`). While paused, time moves only through
 //! [`advance`], and, on a current-thread runtime whose tasks are all idle with no blocking
 //! call running, by jumping to the next timer (Trio's autojump clock), so timeout tests

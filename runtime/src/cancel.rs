@@ -482,8 +482,8 @@ pub fn current_deadline() -> Option<Instant> {
 /// that asks for the current node ([`CancelNode::current`], [`CancelNode::scope_parent`]:
 /// a nested scope, a group, a child task's scope) makes the node then, attached where the
 /// scope would have attached it, and makes it the current node; enclosing lazy scopes are
-/// made first, outermost first. After the poll, [`take_node`](LazyScope::take_node) hands
-/// the scope the node made, if any; a scope that stays pending makes it itself then.
+/// made first, outermost first. A scope that stays pending takes its node
+/// with [`LazyGuard::node`] before its poll ends, made then if nothing made it.
 ///
 /// Invariant: the thread's lazy scope is set only inside a scope's first poll (between
 /// [`enter`](LazyScope::enter) and the guard's drop), which polls no other task.
@@ -518,11 +518,6 @@ impl LazyScope {
             scope: self,
             prev_lazy,
         }
-    }
-
-    /// The node made while the scope was entered, if anything asked for one.
-    pub fn take_node(self) -> Option<Arc<CancelNode>> {
-        self.node.into_inner()
     }
 
     /// Makes the current lazy scope's node (and those of the lazy scopes around it), makes
@@ -569,6 +564,14 @@ impl fmt::Debug for LazyScope {
 pub struct LazyGuard<'a> {
     scope: &'a LazyScope,
     prev_lazy: Option<NonNull<LazyScope>>,
+}
+
+impl LazyGuard<'_> {
+    /// The scope's node: the one made while the scope was entered, or one made now,
+    /// attached where the scope is (for a scope that stays pending).
+    pub fn node(&self) -> Arc<CancelNode> {
+        self.scope.materialize()
+    }
 }
 
 impl Drop for LazyGuard<'_> {

@@ -284,20 +284,15 @@ impl<F: Future> Future for Timed<F> {
             None => {
                 // Step 0: the first poll, with the node made only if something asks.
                 let mut lazy = LazyScope::new(*this.deadline);
-                let polled = {
-                    let _enter = lazy.enter();
-                    fut.poll(cx)
-                };
-                if let Poll::Ready(output) = polled {
+                let entered = lazy.enter();
+                if let Poll::Ready(output) = fut.poll(cx) {
+                    drop(entered);
                     this.inner.set(Inner::Gone);
                     return Poll::Ready(Ok(output));
                 }
-                let node = lazy.take_node().unwrap_or_else(|| {
-                    let node = CancelNode::new_detached(false);
-                    node.set_deadline(*this.deadline);
-                    node.attach(CancelNode::scope_parent());
-                    node
-                });
+                // Pending: the scope needs its node now (made already if something asked).
+                let node = entered.node();
+                drop(entered);
                 *this.shared = Some(Shared::with_node(node));
                 *this.attached = true;
                 Poll::Pending

@@ -196,6 +196,14 @@ impl Handle {
     pub fn io_poll_count(&self) -> usize {
         self.inner.driver().io.poll_count()
     }
+
+    /// How many worker threads are parked right now (always 0 on a current-thread
+    /// runtime): a test hook, to start a scheduling test from a known state. Not a stable
+    /// API.
+    #[doc(hidden)]
+    pub fn num_parked_workers(&self) -> usize {
+        self.inner.num_parked_workers()
+    }
 }
 
 impl fmt::Debug for Handle {

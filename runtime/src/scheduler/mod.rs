@@ -88,4 +88,12 @@ impl Handle {
             Handle::CurrentThread(h) => h.shared.owned.len(),
         }
     }
+
+    /// How many workers are parked (0 on a current-thread runtime).
+    pub(crate) fn num_parked_workers(&self) -> usize {
+        match self {
+            Handle::MultiThread(h) => h.num_parked_workers(),
+            Handle::CurrentThread(_) => 0,
+        }
+    }
 }

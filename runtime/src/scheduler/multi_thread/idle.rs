@@ -134,6 +134,11 @@ impl Idle {
         self.lock().contains(&worker)
     }
 
+    /// How many workers are parked (a relaxed snapshot).
+    pub(crate) fn num_parked(&self) -> usize {
+        self.num_workers - (self.state.load(Relaxed) >> UNPARK_SHIFT)
+    }
+
     #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> (usize, usize) {
         let state = self.state.load(SeqCst);

@@ -5,6 +5,13 @@
 //!   A task woken by the task running on the same worker goes into the LIFO slot (message
 //!   passing then runs warm in cache); the slot's previous occupant moves to the back of
 //!   the local queue. `yield_now` always goes to the back.
+//! - A worker that queues work for itself wakes an idle peer only once its queue holds
+//!   [`LOCAL_BACKLOG_TO_SHARE`] tasks: a lone queued task is run by its own worker at the
+//!   next scheduling decision, and two tasks passing messages stay on one worker instead of
+//!   paying a cross-thread wake per message. The cost: a task that blocks its worker thread
+//!   (which it should not: `spawn_blocking` is for that; the slow-poll warning reports it)
+//!   delays the task in the LIFO slot and at most one queued task until it returns; any
+//!   longer backlog is stolen by a woken peer meanwhile.
 //! - Spawns and wakes from threads that are not this runtime's workers go to the global
 //!   [`Inject`] queue (lock-free).
 //! - An idle worker steals a batch (about half) from a random victim's local queue, then
@@ -47,6 +54,13 @@ pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 
 /// How many tasks in a row may run from the LIFO slot before it yields to the queue.
 pub(crate) const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+/// A worker that queues a task for itself wakes an idle peer only once its local queue
+/// holds this many tasks. A lone queued task is one the worker reaches at its next
+/// scheduling decision; waking a peer for it costs a futex wake and usually splits two
+/// tasks that pass messages (a spawned pair, a request and its reply) across workers,
+/// where every message then becomes a cross-thread wake.
+pub(crate) const LOCAL_BACKLOG_TO_SHARE: usize = 2;
 
 type Notified = task::Notified<Arc<Handle>>;
 
@@ -137,6 +151,11 @@ impl Handle {
         if let Some(index) = self.shared.idle.worker_to_notify() {
             self.shared.remotes[index].unpark.unpark();
         }
+    }
+
+    /// How many workers are parked (a snapshot).
+    pub(crate) fn num_parked_workers(&self) -> usize {
+        self.shared.idle.num_parked()
     }
 
     fn has_pending_work(&self) -> bool {

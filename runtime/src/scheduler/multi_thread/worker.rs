@@ -4,7 +4,9 @@
 //! points to while the loop runs; borrows are short and never held across a task poll, so a
 //! task that spawns or wakes on this worker borrows it to push locally.
 
-use super::{GLOBAL_QUEUE_INTERVAL, Handle, MAX_LIFO_POLLS_PER_TICK, Notified};
+use super::{
+    GLOBAL_QUEUE_INTERVAL, Handle, LOCAL_BACKLOG_TO_SHARE, MAX_LIFO_POLLS_PER_TICK, Notified,
+};
 use crate::driver::MAINTENANCE_INTERVAL;
 use crate::park::Parker;
 use crate::{context, scheduler};
@@ -95,8 +97,10 @@ pub(super) fn try_schedule_local(
         } else {
             false
         };
-        // Work others could steal: wake an idle worker unless one is already searching.
+        // A backlog others could steal: wake an idle worker unless one is already searching.
+        // A single queued task is left to this worker (see `LOCAL_BACKLOG_TO_SHARE`).
         if pushed_to_queue
+            && core.local.len() >= LOCAL_BACKLOG_TO_SHARE
             && !core.is_searching
             && handle.shared.idle.worth_notifying_for_local_work()
         {

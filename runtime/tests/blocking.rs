@@ -117,6 +117,37 @@ fn a_cancelled_blocking_call_that_has_not_started_never_runs() {
     assert_eq!(ran.load(SeqCst), 0);
 }
 
+/// A pool thread that just finished a call watches the queue for a moment before it
+/// sleeps, and a call queued then wakes nobody: the watcher takes it. Here the watcher
+/// takes a call that blocks until a second call has run, so the second must go to another
+/// thread, never wait behind the first (a long call does not count as a thread about to
+/// look at the queue). Many rounds, so that the second call often lands while the first
+/// thread is still watching.
+#[test]
+fn a_call_never_waits_behind_a_blocked_one() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    const ROUNDS: usize = 300;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..ROUNDS {
+            task::spawn_blocking(|| ()).await.unwrap();
+            let (tx, rx) = mpsc::channel::<()>();
+            let first = task::spawn_blocking(move || {
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("the second call waited behind the first")
+            });
+            let second = task::spawn_blocking(move || tx.send(()).unwrap());
+            second.await.unwrap();
+            first.await.unwrap();
+        }
+    });
+}
+
 /// Live threads of this process whose name starts with `prefix` (Linux: `/proc`).
 #[cfg(target_os = "linux")]
 fn threads_named(prefix: &str) -> usize {

@@ -4,6 +4,9 @@
 //! - Threads are created on demand, up to `max_blocking_threads`; a call that finds every
 //!   thread busy and the cap reached waits in the queue.
 //! - A thread idle for `keep_alive` exits.
+//! - A thread that runs out of calls watches the queue for a few microseconds before it
+//!   sleeps, and a call queued meanwhile wakes nobody; a burst of calls from a loop then
+//!   costs no thread wake-up per call (see `pool.rs`).
 //! - Each call is a task (the same raw task as async tasks, whose future runs the closure on
 //!   its first poll), so `spawn_blocking` returns a `Task<R>` with the usual handle: await
 //!   it, cancel it (a call cancelled before it starts never runs), drop it to detach.

@@ -6,11 +6,23 @@
 //!
 //! ## Accounting
 //! - `num_idle` counts threads waiting on the condvar and not yet claimed.
-//! - A spawn that finds `num_idle > 0` claims one: `num_idle -= 1; num_notify += 1;
-//!   notify_one()`. A waiting thread that sees `num_notify > 0` consumes one and goes back to
-//!   the queue; so a claimed thread never also times out and exits.
+//! - `num_spinning` counts threads that just ran out of calls and watch the queue for
+//!   [`SPIN_BEFORE_SLEEP`] before they wait on the condvar (a burst of calls then costs no
+//!   wake-up per call). A spinner re-checks the queue under the lock when it stops.
+//! - A spawn wakes a thread only if the queue holds more calls than the threads about to
+//!   look at it (spinners, and claimed threads not yet awake): it claims an idle one
+//!   (`num_idle -= 1; num_notify += 1; notify_one()`), or else starts one. Threads busy with
+//!   a call do not count, since a call may block for long. A waiting thread that sees
+//!   `num_notify > 0` consumes one and goes back to the queue; so a claimed thread never
+//!   also times out and exits.
 //! - A thread whose wait times out unclaimed leaves (`num_idle -= 1; num_threads -= 1`) and
 //!   removes its own join handle.
+//!
+//! Why no call is stranded: every call is pushed under the lock, and at that moment the
+//! queue holds no more calls than the threads about to look at it, counting one woken or
+//! started for it if needed. A spinner leaves `num_spinning` under the lock and then pops
+//! what is queued, so it takes every call that counted on it; a claimed thread does the
+//! same when it wakes.
 
 use crate::context;
 use crate::scheduler;
@@ -18,13 +30,23 @@ use crate::task::{self, Notified, OwnedTask, Schedule, Task, TaskMeta};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long an idle blocking thread waits for work before it exits.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// How long a pool thread that ran out of calls watches the queue before it sleeps on the
+/// condvar. A caller queuing a burst of calls (a loop of `spawn_blocking`) then finds the
+/// thread still looking and wakes nobody: a wake-up is a futex syscall for the caller and a
+/// context switch for the thread, far more than the calls a burst usually makes.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
+/// How many times a spinning thread looks at the queue between two clock reads.
+const SPIN_CHECKS_PER_CLOCK_READ: u32 = 64;
 
 /// The default cap on blocking threads (tokio's, too): generous, since they mostly wait.
 pub(crate) const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
@@ -43,6 +65,9 @@ pub(crate) struct Spawner {
 struct Inner {
     state: Mutex<State>,
     condvar: Condvar,
+    /// `state.queue.len()`, stored under the lock after every change, for spinners to
+    /// watch without the lock (they re-check under it).
+    queued: AtomicUsize,
     thread_name: Arc<str>,
     stack_size: Option<usize>,
     thread_cap: usize,
@@ -54,6 +79,7 @@ struct State {
     num_threads: usize,
     num_idle: usize,
     num_notify: usize,
+    num_spinning: usize,
     shutdown: bool,
     /// Join handles of live threads, by a pool-local id.
     threads: HashMap<usize, JoinHandle<()>>,
@@ -110,12 +136,14 @@ impl BlockingPool {
                         num_threads: 0,
                         num_idle: 0,
                         num_notify: 0,
+                        num_spinning: 0,
                         shutdown: false,
                         threads: HashMap::new(),
                         next_id: 0,
                         handle: None,
                     }),
                     condvar: Condvar::new(),
+                    queued: AtomicUsize::new(0),
                     thread_name,
                     stack_size,
                     thread_cap,
@@ -141,6 +169,7 @@ impl BlockingPool {
         let (queue, threads, handle) = {
             let mut state = inner.lock();
             state.shutdown = true;
+            inner.queued.store(0, Relaxed);
             (
                 std::mem::take(&mut state.queue),
                 std::mem::take(&mut state.threads),
@@ -223,6 +252,11 @@ impl Spawner {
             return;
         }
         state.queue.push_back(task);
+        inner.queued.store(state.queue.len(), Relaxed);
+        if state.queue.len() <= state.num_spinning + state.num_notify {
+            // A thread about to look at the queue takes it (see "Accounting").
+            return;
+        }
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;
@@ -267,6 +301,7 @@ impl Spawner {
                 // all it would wait forever, so report it instead.
                 if state.num_threads == 0 {
                     let task = state.queue.pop_back();
+                    inner.queued.store(state.queue.len(), Relaxed);
                     drop(state);
                     tracing::error!(%err, "arbor: failed to start a blocking thread");
                     if let Some(task) = task {
@@ -285,9 +320,21 @@ impl Inner {
         let mut state = self.lock();
         'work: loop {
             while let Some(task) = state.queue.pop_front() {
+                self.queued.store(state.queue.len(), Relaxed);
                 drop(state);
                 task.run();
                 state = self.lock();
+            }
+            if state.shutdown {
+                break;
+            }
+            state.num_spinning += 1;
+            drop(state);
+            self.spin();
+            state = self.lock();
+            state.num_spinning -= 1;
+            if !state.queue.is_empty() {
+                continue 'work;
             }
             if state.shutdown {
                 break;
@@ -324,5 +371,22 @@ impl Inner {
             }
         }
         state.num_threads -= 1;
+    }
+
+    /// Watches the queue for at most [`SPIN_BEFORE_SLEEP`]; returns early once a call is
+    /// queued (the caller takes it under the lock).
+    fn spin(&self) {
+        let start = Instant::now();
+        loop {
+            for _ in 0..SPIN_CHECKS_PER_CLOCK_READ {
+                if self.queued.load(Relaxed) > 0 {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= SPIN_BEFORE_SLEEP {
+                return;
+            }
+        }
     }
 }

@@ -134,6 +134,48 @@ rt_test! {
 }
 
 rt_test! {
+    /// Lock-step exchanges whose reads alternately empty the receive queue (the whole
+    /// message at once) and leave bytes in it (a message read in two parts): a read that
+    /// empties the queue clears the stream's readiness early (`TCP_INQ` on Linux), and the
+    /// next message must still wake the reader, and a partial read must not clear it.
+    fn reads_that_empty_the_queue_still_see_the_next_message(rt: &Runtime) {
+        const EXCHANGES: usize = 500;
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0; 64];
+                for i in 0..EXCHANGES {
+                    let len = 1 + i % 64;
+                    if i % 2 == 0 {
+                        stream.read_exact(&mut buf[..len]).await.unwrap();
+                    } else {
+                        let half = len / 2;
+                        stream.read_exact(&mut buf[..half]).await.unwrap();
+                        stream.read_exact(&mut buf[half..len]).await.unwrap();
+                    }
+                    assert!(buf[..len].iter().all(|&b| b == pattern(i)));
+                    stream.write_all(&buf[..len]).await.unwrap();
+                }
+                let mut rest = [0; 1];
+                assert_eq!(stream.read(&mut rest).await.unwrap(), 0);
+            });
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let mut back = [0; 64];
+            for i in 0..EXCHANGES {
+                let len = 1 + i % 64;
+                stream.write_all(&vec![pattern(i); len]).await.unwrap();
+                stream.read_exact(&mut back[..len]).await.unwrap();
+                assert!(back[..len].iter().all(|&b| b == pattern(i)));
+            }
+            stream.shutdown().await.unwrap();
+            server.await.unwrap();
+        });
+    }
+}
+
+rt_test! {
     fn halves_of_different_streams_do_not_reunite(rt: &Runtime) {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

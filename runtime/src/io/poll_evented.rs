@@ -64,8 +64,23 @@ impl<S: AsFd> PollEvented<S> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut waiter: Waiter<'_>,
+        waiter: Waiter<'_>,
         mut f: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_draining(cx, direction, waiter, |io| f(io).map(|r| (r, false)))
+    }
+
+    /// [`poll_io`](PollEvented::poll_io) for an operation that can tell when it drained
+    /// `direction` (a read that left nothing queued): `f` returns that with its result, and
+    /// a drained direction's readiness is cleared at once, so the next operation waits for
+    /// the next event instead of paying a syscall to learn `WouldBlock`. Sound only if the
+    /// next data's arrival raises a new event (edge-triggered readiness: it does).
+    pub(crate) fn poll_io_draining<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut waiter: Waiter<'_>,
+        mut f: impl FnMut(&S) -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
         let coop = std::task::ready!(coop::poll_proceed(cx));
         let io = self.get_ref();
@@ -87,9 +102,16 @@ impl<S: AsFd> PollEvented<S> {
                     self.registration.clear_readiness(event, direction);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => {
+                Ok((result, drained)) => {
+                    if drained {
+                        self.registration.clear_readiness(event, direction);
+                    }
                     coop.made_progress();
-                    return Poll::Ready(result);
+                    return Poll::Ready(Ok(result));
+                }
+                Err(e) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(e));
                 }
             }
         }

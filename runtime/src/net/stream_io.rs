@@ -171,19 +171,27 @@ macro_rules! write_methods {
 }
 
 /// [`PollStream`] for a stream type wrapping `PollEvented<$std>` in a field `io`, whose
-/// `&$std` implements `Read` and `Write`.
+/// `&$std` implements `Read` and `Write`. With `read: $read`, reads call
+/// `$read(&self, cx, buf)` instead of `Read::read` (TCP's `TCP_INQ` reads).
 macro_rules! poll_stream_impl {
     ($ty:ty) => {
+        $crate::net::stream_io::poll_stream_impl!($ty, read: |this: &$ty,
+                                                             cx: &mut std::task::Context<'_>,
+                                                             buf: &mut [u8]| {
+            use std::io::Read;
+            let waiter = $crate::io::Waiter::Owner;
+            let read = $crate::io::Direction::Read;
+            this.io.poll_io(cx, read, waiter, |mut s| s.read(buf))
+        });
+    };
+    ($ty:ty, read: $read:expr) => {
         impl $crate::net::stream_io::PollStream for $ty {
             fn poll_read_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                use std::io::Read;
-                let waiter = $crate::io::Waiter::Owner;
-                let read = $crate::io::Direction::Read;
-                self.io.poll_io(cx, read, waiter, |mut s| s.read(buf))
+                ($read)(self, cx, buf)
             }
 
             fn poll_write_priv(

@@ -1,5 +1,7 @@
 //! TCP: [`TcpListener`], [`TcpStream`], and the halves of a split stream.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod inq;
 mod listener;
 mod stream;
 

@@ -13,6 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A TCP connection (asyncio's `open_connection` pair of reader and writer, in one value).
@@ -45,6 +46,8 @@ use std::time::Duration;
 /// ```
 pub struct TcpStream {
     pub(crate) io: PollEvented<std::net::TcpStream>,
+    /// Reads use `TCP_INQ` (see `inq.rs`); false where the kernel refused the option.
+    inq: bool,
 }
 
 impl TcpStream {
@@ -80,7 +83,30 @@ impl TcpStream {
         let io = PollEvented::new(driver, std::net::TcpStream::from(fd), Interest::BOTH)?;
         // Writable means the handshake ended, one way or the other.
         poll_fn(|cx| io.poll_io(cx, Direction::Write, Waiter::Owner, connected)).await?;
-        Ok(TcpStream { io })
+        Ok(TcpStream::new(io))
+    }
+
+    fn new(io: PollEvented<std::net::TcpStream>) -> TcpStream {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let inq = super::inq::enable(io.get_ref().as_fd());
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let inq = false;
+        TcpStream { io, inq }
+    }
+
+    /// One read: with `TCP_INQ`, a read that empties the receive queue also clears the
+    /// read readiness (one `WouldBlock` syscall fewer per message; see `inq.rs`).
+    fn poll_read_io(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let waiter = Waiter::Owner;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.inq {
+            return self.io.poll_io_draining(cx, Direction::Read, waiter, |s| {
+                super::inq::read(s.as_fd(), buf)
+            });
+        }
+        use std::io::Read;
+        self.io
+            .poll_io(cx, Direction::Read, waiter, |mut s| s.read(buf))
     }
 
     /// Wraps a connection accepted by a listener registered with `driver`.
@@ -89,9 +115,11 @@ impl TcpStream {
         stream: std::net::TcpStream,
     ) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        Ok(TcpStream {
-            io: PollEvented::new(driver, stream, Interest::BOTH)?,
-        })
+        Ok(TcpStream::new(PollEvented::new(
+            driver,
+            stream,
+            Interest::BOTH,
+        )?))
     }
 
     /// Adopts a connected std stream (it is switched to non-blocking mode) into the current
@@ -239,7 +267,7 @@ fn connected(stream: &std::net::TcpStream) -> io::Result<()> {
     }
 }
 
-poll_stream_impl!(TcpStream);
+poll_stream_impl!(TcpStream, read: TcpStream::poll_read_io);
 read_methods!([] TcpStream);
 write_methods!([] TcpStream);
 

@@ -34,7 +34,7 @@
 
 use super::Instant;
 use super::entry::{Notify, TimerEntry};
-use super::instant::{NO_INSTANT, decode};
+use super::instant::NO_INSTANT;
 use crate::cancel::CancelNode;
 use crate::context;
 use crate::driver::Driver;
@@ -135,10 +135,9 @@ impl DeadlineTimer {
     /// Protocol step 3 for deadline `raw` (encoded).
     fn apply(&self, driver: &Arc<Driver>, raw: u64) {
         let time = &driver.time;
-        let tick = match decode(raw) {
-            Some(t) => time.deadline_tick(t),
-            None if raw == NO_INSTANT => super::entry::NEVER,
-            None => unreachable!("decode is None only for NO_INSTANT"),
+        let tick = match raw {
+            NO_INSTANT => super::entry::NEVER,
+            raw => time.encoded_deadline_tick(raw),
         };
         let entry = match self.entry.get() {
             Some(entry) => entry,

@@ -19,6 +19,7 @@
 
 use super::Instant;
 use super::entry::{Reset, TimerEntry};
+use super::instant::encode;
 use super::wheel::{Expired, Wheel};
 use crossbeam_deque::{Injector, Steal};
 use std::sync::Arc;
@@ -31,6 +32,9 @@ const TICK: Duration = Duration::from_millis(1);
 pub(crate) struct TimeDriver {
     /// Tick 0.
     origin: std::time::Instant,
+    /// `origin` encoded (`instant::encode`): deadlines kept encoded convert to ticks
+    /// with integer arithmetic alone.
+    origin_encoded: u64,
     /// Entries to (re)place in the wheel or remove from it.
     queue: Injector<Arc<TimerEntry>>,
     /// The tick the thread waiting in the poller wakes at; `0` when nobody waits.
@@ -55,10 +59,29 @@ impl TimeCore {
     }
 }
 
+/// `d` in whole ticks, rounded up, saturating. The same as dividing `d.as_nanos()` by the
+/// tick's nanoseconds, without 128-bit arithmetic (a 128-bit division is a libcall, and
+/// this runs on every sleep registration and deadline move): a second is a whole number
+/// of ticks, so only the sub-second part needs rounding.
+fn duration_to_ticks_ceil(d: Duration) -> u64 {
+    const NANOS_PER_TICK: u32 = TICK.subsec_nanos();
+    const TICKS_PER_SEC: u64 = 1_000_000_000 / NANOS_PER_TICK as u64;
+    const _: () = assert!(TICK.as_secs() == 0 && 1_000_000_000 % NANOS_PER_TICK == 0);
+    d.as_secs()
+        .saturating_mul(TICKS_PER_SEC)
+        .saturating_add(u64::from(d.subsec_nanos().div_ceil(NANOS_PER_TICK)))
+}
+
 impl TimeDriver {
     pub(crate) fn new(origin: std::time::Instant) -> TimeDriver {
+        let origin_encoded = encode(Some(Instant::from_std(origin)));
+        debug_assert!(
+            origin >= super::instant::encoding_origin(),
+            "the encoding origin was fixed after the clock's (see `Driver::new`)"
+        );
         TimeDriver {
             origin,
+            origin_encoded,
             queue: Injector::new(),
             next_wake: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
@@ -67,9 +90,18 @@ impl TimeDriver {
 
     /// The tick a deadline falls in (rounded up; saturating at "never").
     pub(crate) fn deadline_tick(&self, t: Instant) -> u64 {
-        let since = t.into_std().saturating_duration_since(self.origin);
-        let ms = since.as_nanos().div_ceil(TICK.as_nanos());
-        u64::try_from(ms).unwrap_or(u64::MAX)
+        duration_to_ticks_ceil(t.into_std().saturating_duration_since(self.origin))
+    }
+
+    /// [`deadline_tick`](TimeDriver::deadline_tick) of an encoded deadline (not
+    /// `NO_INSTANT`), without decoding it: both it and the origin count nanoseconds from
+    /// the encoding origin, which lies no later than the clock's origin (`Driver::new`
+    /// fixes it first), so the origin's encoding is exact and the difference is the
+    /// deadline's distance from tick 0.
+    pub(crate) fn encoded_deadline_tick(&self, raw: u64) -> u64 {
+        debug_assert_ne!(raw, super::instant::NO_INSTANT);
+        raw.saturating_sub(self.origin_encoded)
+            .div_ceil(u64::from(TICK.subsec_nanos()))
     }
 
     /// The tick `now` falls in (rounded down).
@@ -185,5 +217,68 @@ impl TimeDriver {
             .poll(u64::MAX, |expired: Expired<Arc<TimerEntry>>| {
                 expired.value.wake_for_shutdown();
             });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tick_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: 128-bit nanoseconds divided by the tick, rounded up, saturating.
+    fn reference(d: Duration) -> u64 {
+        u64::try_from(d.as_nanos().div_ceil(TICK.as_nanos())).unwrap_or(u64::MAX)
+    }
+
+    #[test]
+    fn ticks_round_up_at_the_edges() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            TICK - Duration::from_nanos(1),
+            TICK,
+            TICK + Duration::from_nanos(1),
+            Duration::from_secs(1),
+            Duration::from_secs(1) + Duration::from_nanos(1),
+            Duration::from_secs(u64::MAX / 1000),
+            Duration::MAX,
+        ] {
+            assert_eq!(duration_to_ticks_ceil(d), reference(d), "{d:?}");
+        }
+    }
+
+    proptest! {
+        /// An encoded deadline converts to the tick its decoded instant does, before the
+        /// origin, after it, and far after it (where the encoding saturates).
+        #[test]
+        fn encoded_deadlines_convert_to_the_same_tick(
+            before in any::<bool>(),
+            secs in 0u64..(1 << 40),
+            nanos in 0u32..1_000_000_000,
+        ) {
+            crate::time::instant::encoding_origin();
+            let origin = std::time::Instant::now();
+            let time = TimeDriver::new(origin);
+            let offset = Duration::new(secs, nanos);
+            let t = if before {
+                origin.checked_sub(offset).unwrap_or(origin)
+            } else {
+                origin.checked_add(offset).unwrap_or(origin)
+            };
+            let t = Instant::from_std(t);
+            let raw = encode(Some(t));
+            let decoded = crate::time::instant::decode(raw).expect("an instant");
+            prop_assert_eq!(time.encoded_deadline_tick(raw), time.deadline_tick(decoded));
+            // Exact wherever the encoding is (within 2^63 ns of the origin).
+            if !before && secs < (1 << 32) {
+                prop_assert_eq!(time.encoded_deadline_tick(raw), time.deadline_tick(t));
+            }
+        }
+
+        #[test]
+        fn ticks_match_the_128_bit_division(secs in any::<u64>(), nanos in 0u32..1_000_000_000) {
+            let d = Duration::new(secs, nanos);
+            prop_assert_eq!(duration_to_ticks_ceil(d), reference(d));
+        }
     }
 }

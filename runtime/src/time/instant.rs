@@ -97,7 +97,7 @@ static ENCODING_ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
 /// The encoding of "no instant".
 pub(crate) const NO_INSTANT: u64 = 0;
 
-fn encoding_origin() -> std::time::Instant {
+pub(crate) fn encoding_origin() -> std::time::Instant {
     *ENCODING_ORIGIN.get_or_init(|| {
         let now = std::time::Instant::now();
         now.checked_sub(ENCODING_MARGIN).unwrap_or(now)

@@ -15,6 +15,12 @@
 //!   only the number of rounds). Round `r` visits the runtimes in the order
 //!   arbor, tokio, smol rotated by `r`, so no runtime always goes first (cold caches,
 //!   frequency ramps) or last.
+//! * **Settled before each timed round.** Every timed round is preceded by an untimed
+//!   round of the same runtime. Without it a round inherits the heap the previous
+//!   runtime's round left: the allocator may just have returned freed pages to the OS
+//!   (glibc trims its heap top), and a workload allocating 10k tasks then pays a page fault
+//!   per page, which on a VM swung `spawn_many_local` by 2x for every runtime, depending on
+//!   which runtime ran before it (the rotation above always puts the same one before).
 //! * **Medians.** A round is timed from inside `block_on`, around the whole workload
 //!   (or, for a workload that measures one phase, around that phase: `group_cancel` times
 //!   from the cancel to the last child dropped), with `std::time::Instant`. The reported figure is the median of the per-round times
@@ -938,11 +944,14 @@ fn measure<W: Workload>(cfg: &Config) -> [f64; 3] {
     for round in 0..WARMUP_ROUNDS + cfg.rounds {
         for slot in 0..RUNTIMES.len() {
             let which = (round + slot) % RUNTIMES.len();
-            let took = match which {
+            let timed = || match which {
                 0 => time_round::<W, _>(&arbor),
                 1 => time_round::<W, _>(&tokio),
                 _ => time_round::<W, _>(&smol),
             };
+            // Settle: see the module header.
+            timed();
+            let took = timed();
             if round >= WARMUP_ROUNDS {
                 samples[which].push(took);
             }

@@ -26,7 +26,10 @@
 //!    sleeps past it).
 //! 4. `arm` publishes `driver` and then runs `sync`; a reschedule writes the node and then
 //!    reads `driver`. A `SeqCst` fence on each side sits between the write and the read, so
-//!    at least one of them applies the new deadline.
+//!    at least one of them applies the new deadline. Racing `sync`s converge by step 2: an
+//!    apply is an `AcqRel` CAS on the entry, so a `sync` whose apply lands after another's
+//!    sees that one's deadline write when it reads the node again. The loom models at the
+//!    end of this file check steps 2-4 on a model of this state.
 //! 5. `disarm` sets `disarmed`, then marks the entry dropped (queued for removal). A `sync`
 //!    that created the entry re-checks `disarmed` after publishing it (fences again), so no
 //!    entry outlives its timeout in the wheel; `TimerEntry::reset` leaves a dropped entry
@@ -203,5 +206,110 @@ impl fmt::Debug for DeadlineTimer {
             .field("registered", &self.entry.get().is_some())
             .field("disarmed", &self.disarmed.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_model {
+    //! The protocol's steps 2-4 under loom, on a model of the state: the node's deadline
+    //! word, `driver` as a published flag, and the entry's tick, which an apply sets with an
+    //! `AcqRel` CAS loop as `TimerEntry::reset` does. `arm`, `reschedule` and `sync` follow
+    //! the code above step for step. The property: once every thread is done, an armed
+    //! timer's entry holds the node's last deadline (no deadline write is lost, racing
+    //! reschedules converge).
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+    use loom::thread;
+
+    #[derive(Default)]
+    struct Model {
+        deadline: AtomicU64,
+        armed: AtomicBool,
+        entry: AtomicU64,
+    }
+
+    impl Model {
+        fn arm(&self) {
+            self.armed.store(true, Ordering::Release);
+            fence(Ordering::SeqCst);
+            self.sync();
+        }
+
+        fn reschedule(&self, deadline: u64) {
+            self.deadline.store(deadline, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            self.sync();
+        }
+
+        fn sync(&self) {
+            if !self.armed.load(Ordering::Acquire) {
+                return;
+            }
+            loop {
+                let raw = self.deadline.load(Ordering::SeqCst);
+                let mut cur = self.entry.load(Ordering::Acquire);
+                while let Err(actual) =
+                    self.entry
+                        .compare_exchange_weak(cur, raw, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    cur = actual;
+                }
+                if self.deadline.load(Ordering::SeqCst) == raw {
+                    return;
+                }
+            }
+        }
+
+        fn check(&self) {
+            if self.armed.load(Ordering::Acquire) {
+                assert_eq!(
+                    self.entry.load(Ordering::Acquire),
+                    self.deadline.load(Ordering::Acquire),
+                    "the entry lost the last deadline"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn loom_deadline_reschedule_races_arm() {
+        loom::model(|| {
+            let m = Arc::new(Model::default());
+            let r = m.clone();
+            let th = thread::spawn(move || r.reschedule(7));
+            m.arm();
+            th.join().unwrap();
+            m.check();
+        });
+    }
+
+    #[test]
+    fn loom_deadline_two_reschedules_converge() {
+        loom::model(|| {
+            let m = Arc::new(Model::default());
+            m.arm();
+            let (a, b) = (m.clone(), m.clone());
+            let t1 = thread::spawn(move || a.reschedule(1));
+            let t2 = thread::spawn(move || b.reschedule(2));
+            t1.join().unwrap();
+            t2.join().unwrap();
+            m.check();
+        });
+    }
+
+    #[test]
+    fn loom_deadline_reschedules_race_arm() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let m = Arc::new(Model::default());
+            let (a, b) = (m.clone(), m.clone());
+            let t1 = thread::spawn(move || a.reschedule(1));
+            let t2 = thread::spawn(move || b.arm());
+            m.reschedule(2);
+            t1.join().unwrap();
+            t2.join().unwrap();
+            m.check();
+        });
     }
 }

@@ -133,7 +133,9 @@ impl TcpStream {
     }
 
     /// Hands the std stream back, deregistered and still in non-blocking mode (call
-    /// `set_nonblocking(false)` to use it with blocking calls).
+    /// `set_nonblocking(false)` to use it with blocking calls). On Linux the socket keeps
+    /// the `TCP_INQ` option arbor's reads use: plain reads ignore it, and a `recvmsg`
+    /// with a control buffer receives a `TCP_CM_INQ` message.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         Ok(self.io.into_inner())
     }

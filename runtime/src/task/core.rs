@@ -18,7 +18,7 @@
 //! A poll writes its task's header (state) and future, and reads the trailer's first
 //! fields; so the cache line that holds the next task's header must hold nothing of this
 //! task that a poll touches. The trailer therefore ends with [`COLD_TAIL`] bytes that only
-//! spawning, joining and completion touch (a test checks the layout): with an allocator's
+//! spawning, joining and completion touch (a compile-time assertion checks the layout): with an allocator's
 //! chunk header (8 bytes for glibc) that covers a 64-byte line. Measured: `yield_many`
 //! with 2 workers was 25% slower when the hot trailer fields came last. (Aligning each
 //! task to 128 bytes, as tokio does, fixes it too, but makes every spawn an aligned
@@ -98,6 +98,7 @@ pub(crate) enum Stage<T: Future> {
 }
 
 /// What spawning attaches to a task besides its future.
+///
 /// Laid out in order: `cancel` is read at every poll, the rest only by introspection (see
 /// "No false sharing between neighbours").
 #[derive(Default)]

@@ -38,19 +38,7 @@ pub fn timeout_reschedule(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    /// The checked-in seed corpus of the target, run as ordinary tests.
-    fn corpus(target: &str) -> Vec<Vec<u8>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fuzz/corpus")
-            .join(target);
-        let mut seeds: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-            .collect();
-        seeds.sort();
-        assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
-        seeds
-    }
+    include!("../../../fuzz/seed_corpus.rs");
 
     #[test]
     fn fuzz_seeds_timeout_reschedule() {

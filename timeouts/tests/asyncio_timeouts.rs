@@ -8,7 +8,7 @@ use arbor_taskgroup::{CancelScope, TaskGroup};
 use arbor_timeouts::{TimedOut, Timeout, timeout, timeout_at};
 use std::future::{pending, ready};
 use std::time::Duration;
-use support::{Counts, ms, virtual_time};
+use support::{Counters, ms, virtual_time};
 
 #[test]
 fn test_timeout_basic() {
@@ -169,7 +169,7 @@ fn test_nested_timeouts() {
     // Equal deadlines: only the outermost reports; the inner one is dropped with the rest.
     virtual_time(async {
         let deadline = Instant::now() + ms(10);
-        let counts = Counts::default();
+        let counts = Counters::default();
         let (inner_counts, t1) = (counts.clone(), Timeout::at(deadline));
         let h1 = t1.handle();
         let res = t1
@@ -250,7 +250,7 @@ fn test_reschedule() {
 fn test_timeout_taskgroup() {
     // The deadline cancels the group's children, which run in tasks of their own.
     virtual_time(async {
-        let counts = Counts::default();
+        let counts = Counters::default();
         let c = counts.clone();
         let res = timeout(
             ms(10),

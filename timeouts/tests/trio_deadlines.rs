@@ -11,7 +11,7 @@ use arbor_timeouts::{
 };
 use std::future::{pending, ready};
 use std::time::Duration;
-use support::{Counts, ms, virtual_time};
+use support::{Counters, ms, virtual_time};
 
 #[test]
 fn test_move_on_after() {
@@ -129,7 +129,7 @@ fn test_current_effective_deadline() {
 fn test_deadline_cancels_nested_taskgroup_children_at_any_depth() {
     // The deadline reaches a grandchild in a nested group while the owning task waits.
     virtual_time(async {
-        let counts = Counts::default();
+        let counts = Counters::default();
         let c = counts.clone();
         let res = timeout(
             ms(10),
@@ -178,7 +178,7 @@ fn test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started() {
     // A zero timeout around a future that does not complete at once: polled once (the
     // inner future is polled first), then dropped.
     virtual_time(async {
-        let counts = Counts::default();
+        let counts = Counters::default();
         assert_eq!(
             wait_for(Duration::ZERO, counts.pending()).await,
             Err(TimedOut)
@@ -224,7 +224,7 @@ fn test_wait_for_race_condition() {
 fn test_cancel_wait_for() {
     // Cancelling the task that waits drops the inner future.
     virtual_time(async {
-        let counts = Counts::default();
+        let counts = Counters::default();
         let c = counts.clone();
         let task =
             arbor_runtime::spawn(

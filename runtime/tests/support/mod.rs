@@ -1,5 +1,6 @@
-//! Shared test support: the runtime flavours every runtime-level test runs on, and counting
-//! futures that record their polls and drops.
+//! Shared test support: the runtime flavours every runtime-level test runs on, counting
+//! futures that record their polls and drops, and a quiet panic hook. The test suites of
+//! arbor-taskgroup and arbor-timeouts include this module too (`#[path]`).
 
 #![allow(
     dead_code,
@@ -66,7 +67,7 @@ macro_rules! rt_test {
 }
 
 /// Counts polls and drops of the futures it makes.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct Counters {
     pub polls: Arc<AtomicUsize>,
     pub drops: Arc<AtomicUsize>,
@@ -89,6 +90,10 @@ impl Counters {
             counters: self.clone(),
         }
     }
+    /// A future that is pending forever, counted.
+    pub fn pending(&self) -> Counting<std::future::Pending<()>> {
+        self.wrap(std::future::pending())
+    }
 }
 
 pub struct Counting<F> {
@@ -110,13 +115,19 @@ impl<F> Drop for Counting<F> {
     }
 }
 
-/// Runs `f` with the default panic hook silenced (for tests whose tasks panic on purpose).
+/// Silences the default panic hook for panics whose message starts with `arbor-test:`
+/// (tests whose tasks panic on purpose).
 pub fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
             if !msg.starts_with("arbor-test:") {
                 default(info);
             }

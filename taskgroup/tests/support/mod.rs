@@ -1,92 +1,24 @@
-//! Shared test support: the runtime flavours every test runs on, counting futures, a small
-//! event to park children on, and a quiet panic hook for tests that panic on purpose.
-//!
-//! Time is not available yet: children that "sleep" wait on a [`Gate`] or forever
-//! (`std::future::pending`); they will switch to `arbor::sleep` when the timer lands.
+//! Shared test support: the runtime's (the flavours every test runs on, `rt_test!`,
+//! counting futures, the quiet panic hook), plus small events to park children on
+//! ([`Gate`], [`Latch`]) and panic helpers.
 
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the support module"
 )]
 
+#[path = "../../../runtime/tests/support/mod.rs"]
+mod runtime_support;
+#[allow(
+    unused_imports,
+    reason = "each test binary uses a different part of it"
+)]
+pub use runtime_support::*;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
-
-/// Defines one `#[test]` per flavour (current-thread, one worker, four workers), in a
-/// module named after the test: `rt_test! { fn name(rt: &Runtime) { ... } }`.
-#[macro_export]
-macro_rules! rt_test {
-    ($(#[$meta:meta])* fn $name:ident($rt:ident : &Runtime) $body:block) => {
-        mod $name {
-            #[allow(unused_imports, reason = "not every test uses everything")]
-            use super::*;
-            fn body($rt: &arbor_runtime::runtime::Runtime) $body
-            #[test]
-            $(#[$meta])*
-            fn current_thread() {
-                body(&arbor_runtime::runtime::Builder::new_current_thread().build().unwrap());
-            }
-            #[test]
-            $(#[$meta])*
-            fn multi_thread_1() {
-                body(&arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap());
-            }
-            #[test]
-            $(#[$meta])*
-            fn multi_thread_4() {
-                body(&arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(4).build().unwrap());
-            }
-        }
-    };
-}
-
-/// Counts polls and drops of the futures it wraps.
-#[derive(Clone, Default, Debug)]
-pub struct Counters {
-    pub polls: Arc<AtomicUsize>,
-    pub drops: Arc<AtomicUsize>,
-}
-
-impl Counters {
-    pub fn new() -> Counters {
-        Counters::default()
-    }
-    pub fn polls(&self) -> usize {
-        self.polls.load(SeqCst)
-    }
-    pub fn drops(&self) -> usize {
-        self.drops.load(SeqCst)
-    }
-    /// Wraps `fut`: every poll and the drop are counted.
-    pub fn wrap<F: Future>(&self, fut: F) -> Counting<F> {
-        Counting {
-            inner: Box::pin(fut),
-            counters: self.clone(),
-        }
-    }
-}
-
-pub struct Counting<F> {
-    inner: Pin<Box<F>>,
-    counters: Counters,
-}
-
-impl<F: Future> Future for Counting<F> {
-    type Output = F::Output;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.counters.polls.fetch_add(1, SeqCst);
-        self.inner.as_mut().poll(cx)
-    }
-}
-
-impl<F> Drop for Counting<F> {
-    fn drop(&mut self) {
-        self.counters.drops.fetch_add(1, SeqCst);
-    }
-}
+use std::task::{Poll, Waker};
 
 /// A one-shot event: `wait()` is pending until `set()` (asyncio's `Event`, minimal).
 #[derive(Clone, Default, Debug)]
@@ -170,25 +102,6 @@ impl<F: FnMut()> Drop for OnDrop<F> {
     fn drop(&mut self) {
         (self.0)();
     }
-}
-
-/// Silences the default panic hook for panics whose message starts with `arbor-test:`.
-pub fn quiet_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let msg = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("");
-            if !msg.starts_with("arbor-test:") {
-                default(info);
-            }
-        }));
-    });
 }
 
 /// The message of a panic payload.

@@ -11,7 +11,9 @@ pub(crate) mod std_impl {
         pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
         pub(crate) mod atomic {
-            pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+            pub(crate) use std::sync::atomic::{
+                AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+            };
         }
     }
 
@@ -46,7 +48,9 @@ pub(crate) mod sync {
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+        pub(crate) use loom::sync::atomic::{
+            AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+        };
     }
 }
 

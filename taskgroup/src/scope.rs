@@ -1,29 +1,18 @@
 //! `CancelScope`: Trio's cancel scope, Rust style. The scope owns one node of the cancel
 //! tree (`arbor_runtime::cancel`); this module is the *origination* half.
 //!
-//! ## `Scoped` (the future of `CancelScope::run`), step by step
-//! 1. First poll: the node (made detached by `CancelScope::new`, so a handle could cancel it
-//!    before) is attached below the current node. A shielded scope also marks its region
-//!    active in every ancestor (`CancelNode::enter_shield`).
-//! 2. Each poll: register the task's waker with the node if it changed (a cancel wakes it),
-//!    then read the node's flag (one atomic load). Not cancelled: poll the inner future with
-//!    the node current, and check again if it returned `Pending`.
-//! 3. Cancelled, and no shielded region active inside: drop the inner future at once. If
-//!    this scope catches (its own cancel, and the parent's cancellation does not reach it),
-//!    resolve to `Err(Cancelled)`; otherwise stay pending: an enclosing scope, group or the
-//!    task itself is cancelled too and drops this future with the rest.
-//! 4. Cancelled with a shielded region active inside: keep polling the inner future until
-//!    the region ends (its end wakes this scope), then step 3.
-//! 5. The inner future's result wins if it completes in the poll that sees the cancel.
+//! The scope's poll protocol is `arbor_runtime::cancel::ScopeState`'s (check-first: a
+//! cancelled scope drops its future before polling it, unless a shielded region inside is
+//! still running); this module only names its outcomes.
 
-use arbor_runtime::cancel::{CancelNode, ShieldRegion};
+use arbor_runtime::cancel::{CancelNode, InScope, ScopePoll, ScopeState};
 use pin_project_lite::pin_project;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// A region of async code that can be cancelled as a unit (Trio's `CancelScope`).
 ///
@@ -118,11 +107,7 @@ impl CancelScope {
     /// was cancelled first (the future is dropped then).
     pub fn run<F: Future>(self, fut: F) -> Scoped<F> {
         Scoped {
-            inner: Inner::Running { fut },
-            node: self.node,
-            attached: false,
-            registered: None,
-            shield: None,
+            inner: InScope::new(fut, ScopeState::new(self.node)),
         }
     }
 
@@ -199,103 +184,22 @@ impl fmt::Display for Cancelled {
 impl Error for Cancelled {}
 
 pin_project! {
-    #[project = InnerProj]
-    enum Inner<F> {
-        Running { #[pin] fut: F },
-        Gone,
-    }
-}
-
-pin_project! {
     /// The future of [`CancelScope::run`].
     #[must_use = "futures do nothing unless you `.await` them"]
     pub struct Scoped<F> {
         #[pin]
-        inner: Inner<F>,
-        node: Arc<CancelNode>,
-        attached: bool,
-        // The waker last registered with the node.
-        registered: Option<Waker>,
-        // Held while a shielded scope runs (step 1).
-        shield: Option<ShieldRegion>,
-    }
-
-    impl<F> PinnedDrop for Scoped<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            // The wrapped future first, then the region it ran in.
-            this.inner.set(Inner::Gone);
-            *this.shield = None;
-            if this.registered.is_some() {
-                this.node.clear_waker();
-            }
-        }
-    }
-}
-
-impl<F: Future> Scoped<F> {
-    /// Step 3: drops the wrapped future; `Err(Cancelled)` if this scope catches.
-    fn finish_cancelled(self: Pin<&mut Self>) -> Poll<Result<F::Output, Cancelled>> {
-        let mut this = self.project();
-        this.inner.set(Inner::Gone);
-        *this.shield = None;
-        if this.node.catches() {
-            this.node.clear_waker();
-            *this.registered = None;
-            Poll::Ready(Err(Cancelled))
-        } else {
-            Poll::Pending
-        }
+        inner: InScope<F>,
     }
 }
 
 impl<F: Future> Future for Scoped<F> {
     type Output = Result<F::Output, Cancelled>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.as_mut().project();
-        if !*this.attached {
-            this.node.attach(CancelNode::scope_parent());
-            if this.node.is_shielded() {
-                *this.shield = Some(this.node.enter_shield());
-            }
-            *this.attached = true;
-        }
-        if let Inner::Gone = *this.inner {
-            // Dropped without catching: an enclosing scope drops this future.
-            return Poll::Pending;
-        }
-        if !this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            this.node.register_waker(cx.waker());
-            *this.registered = Some(cx.waker().clone());
-        }
-        if this.node.is_cancelled() && this.node.shields() == 0 {
-            return self.finish_cancelled();
-        }
-        let polled = {
-            let InnerProj::Running { fut } = this.inner.project() else {
-                unreachable!("checked above")
-            };
-            let _enter = this.node.enter();
-            fut.poll(cx)
-        };
-        match polled {
-            Poll::Ready(output) => {
-                let mut this = self.project();
-                this.inner.set(Inner::Gone);
-                *this.shield = None;
-                this.node.clear_waker();
-                *this.registered = None;
-                Poll::Ready(Ok(output))
-            }
-            Poll::Pending if self.node.is_cancelled() && self.node.shields() == 0 => {
-                self.finish_cancelled()
-            }
-            Poll::Pending => Poll::Pending,
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().inner.poll_scope(cx, |_| {}) {
+            ScopePoll::Ready(output) => Poll::Ready(Ok(output)),
+            ScopePoll::Caught => Poll::Ready(Err(Cancelled)),
+            ScopePoll::Pending => Poll::Pending,
         }
     }
 }
@@ -303,8 +207,7 @@ impl<F: Future> Future for Scoped<F> {
 impl<F> fmt::Debug for Scoped<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scoped")
-            .field("cancelled", &self.node.is_cancelled())
-            .field("shielded", &self.node.is_shielded())
-            .finish_non_exhaustive()
+            .field("scope", self.inner.state())
+            .finish()
     }
 }

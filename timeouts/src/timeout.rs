@@ -1,25 +1,20 @@
 //! [`Timeout`], its handle, and the free functions built on it.
 //!
-//! ## `Timed` (the future of `Timeout::run`), step by step
-//! 0. A timeout that never handed out a handle has no node yet: its first poll installs a
-//!    lazy scope (`arbor_runtime::cancel::LazyScope`) instead, which makes the node only if
-//!    something inside asks for it (a nested scope or group). A future that completes at
-//!    that poll costs no allocation and no timer; one that stays pending gets its node then.
-//! 1. First poll: attach the scope's node below the current node (as a `CancelScope`).
-//! 2. Each poll: poll the wrapped future with the node current. `Ready` wins, whatever the
-//!    deadline: the timer is disarmed and `run` resolves to `Ok`.
-//! 3. First `Pending`: arm the deadline timer (`arbor_runtime::time::DeadlineTimer`). A
-//!    deadline already passed expires the node now; a finite one registers a timer whose
-//!    firing expires the node from the thread turning the time driver, cancelling the scope
-//!    and every task below it. "Never" registers nothing.
-//! 4. After each `Pending`: register the task's waker with the node if it changed (the
-//!    node's cancellation wakes it), then read the node's flag (one atomic load). Cancelled,
-//!    and no shielded region active inside: drop the wrapped future, disarm the timer; if
-//!    this scope catches (its own deadline or `cancel`, and no enclosing scope is cancelled
-//!    too) resolve to `Err(TimedOut)`, else stay pending: the enclosing scope drops this
-//!    future with the rest (the outermost expired timeout reports).
+//! ## `Timed` (the future of `Timeout::run`)
+//! A poll-first scope of `arbor_runtime::cancel::ScopeState`: the wrapped future is polled
+//! before the deadline is looked at, so its result wins if it completes in the poll that
+//! sees the deadline pass. What is the timeout's own:
+//! - A timeout that never handed out a handle has no node until its first `Pending` (the
+//!   protocol's lazy step 0): a future that completes at its first poll costs no allocation
+//!   and no timer.
+//! - At the first `Pending` the deadline timer is armed (`arbor_runtime::time::DeadlineTimer`,
+//!   the protocol's step-4 hook): a deadline already passed expires the node at once, so the
+//!   scope resolves in that same poll; a finite one registers a timer whose firing expires
+//!   the node from the thread turning the time driver, cancelling the scope and every task
+//!   below it. "Never" registers nothing.
+//! - When the scope completes, catches, or is dropped, the timer is disarmed.
 
-use arbor_runtime::cancel::{CancelNode, LazyScope};
+use arbor_runtime::cancel::{CancelNode, InScope, ScopePoll, ScopeState};
 use arbor_runtime::time::{DeadlineTimer, Instant};
 use pin_project_lite::pin_project;
 use std::error::Error;
@@ -27,17 +22,13 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// What a timeout and its handles share.
 struct Shared {
     /// The scope's deadline timer; it owns the scope's cancel node.
     timer: DeadlineTimer,
-    /// The wrapped future completed: its result won, so `expired()` is `false` whatever
-    /// the deadline did.
-    result_won: AtomicBool,
 }
 
 impl Shared {
@@ -50,7 +41,6 @@ impl Shared {
     fn with_node(node: Arc<CancelNode>) -> Arc<Shared> {
         Arc::new(Shared {
             timer: DeadlineTimer::new(node),
-            result_won: AtomicBool::new(false),
         })
     }
 
@@ -182,11 +172,13 @@ impl TimeoutHandle {
         self.shared.node().deadline()
     }
 
-    /// Whether this timeout's deadline cancelled its scope. `false` if the wrapped future
-    /// completed in the poll that saw the deadline pass (its result won), and if the scope
-    /// was cancelled otherwise (an enclosing scope, or [`cancel`](TimeoutHandle::cancel)).
+    /// Whether this timeout's deadline cancelled its scope: it becomes `true` when the
+    /// scope sees the deadline take effect, and never goes back (even if a shielded region
+    /// inside then completes the work). `false` if the wrapped future completed in the poll
+    /// that saw the deadline pass (its result won), and if the scope was cancelled otherwise
+    /// (an enclosing scope, or [`cancel`](TimeoutHandle::cancel)).
     pub fn expired(&self) -> bool {
-        self.shared.node().is_expired() && !self.shared.result_won.load(Ordering::Acquire)
+        self.shared.node().is_expired()
     }
 
     /// Cancels the scope now, as if its deadline had passed, except that
@@ -220,53 +212,36 @@ impl fmt::Display for TimedOut {
 impl Error for TimedOut {}
 
 pin_project! {
-    #[project = InnerProj]
-    enum Inner<F> {
-        Running { #[pin] fut: F },
-        Gone,
-    }
-}
-
-pin_project! {
     /// The future of [`Timeout::run`], [`timeout`], [`timeout_at`], [`wait_for`],
     /// [`fail_after`] and [`fail_at`].
     #[must_use = "futures do nothing unless you `.await` them"]
     pub struct Timed<F> {
         #[pin]
-        inner: Inner<F>,
-        // The deadline, for the lazy first poll (step 0).
-        deadline: Option<Instant>,
-        // `None` until the node exists (step 0).
+        inner: InScope<F>,
+        // `None` until a handle is taken or the first `Pending` made the node.
         shared: Option<Arc<Shared>>,
-        attached: bool,
         armed: bool,
-        // The waker last registered with the node.
-        registered: Option<Waker>,
     }
 
     impl<F> PinnedDrop for Timed<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            this.inner.set(Inner::Gone);
-            if let Some(shared) = this.shared {
+            if let Some(shared) = this.project().shared {
                 shared.timer.disarm();
-                if this.registered.is_some() {
-                    shared.node().clear_waker();
-                }
             }
         }
     }
 }
 
-impl<F> Timed<F> {
+impl<F: Future> Timed<F> {
     fn new(fut: F, deadline: Option<Instant>, shared: Option<Arc<Shared>>) -> Timed<F> {
+        let state = match &shared {
+            Some(shared) => ScopeState::poll_first(shared.node().clone()),
+            None => ScopeState::lazy(deadline),
+        };
         Timed {
-            inner: Inner::Running { fut },
-            deadline,
+            inner: InScope::new(fut, state),
             shared,
-            attached: false,
             armed: false,
-            registered: None,
         }
     }
 }
@@ -276,94 +251,33 @@ impl<F: Future> Future for Timed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let InnerProj::Running { fut } = this.inner.as_mut().project() else {
-            // Dropped without catching: an enclosing scope drops this future.
-            return Poll::Pending;
-        };
-        let polled = match this.shared {
-            None => {
-                // Step 0: the first poll, with the node made only if something asks.
-                let mut lazy = LazyScope::new(*this.deadline);
-                let entered = lazy.enter();
-                if let Poll::Ready(output) = fut.poll(cx) {
-                    drop(entered);
-                    this.inner.set(Inner::Gone);
-                    return Poll::Ready(Ok(output));
-                }
-                // Pending: the scope needs its node now (made already if something asked).
-                let node = entered.node();
-                drop(entered);
-                *this.shared = Some(Shared::with_node(node));
-                *this.attached = true;
-                Poll::Pending
+        let shared = this.shared;
+        let armed = this.armed;
+        let polled = this.inner.as_mut().poll_scope(cx, |node| {
+            let shared = shared.get_or_insert_with(|| Shared::with_node(node.clone()));
+            if !*armed {
+                shared.timer.arm();
+                *armed = true;
             }
-            Some(shared) => {
-                let node = shared.node();
-                if !*this.attached {
-                    // Step 1.
-                    node.attach(CancelNode::scope_parent());
-                    *this.attached = true;
-                }
-                // Step 2.
-                let _enter = node.enter();
-                fut.poll(cx)
-            }
+        });
+        let out = match polled {
+            ScopePoll::Ready(output) => Poll::Ready(Ok(output)),
+            ScopePoll::Caught => Poll::Ready(Err(TimedOut)),
+            ScopePoll::Pending if this.inner.is_done() => Poll::Pending,
+            ScopePoll::Pending => return Poll::Pending,
         };
-        let shared = this.shared.as_ref().expect("made above");
-        let node = shared.node();
-        if let Poll::Ready(output) = polled {
-            this.inner.set(Inner::Gone);
-            shared.result_won.store(true, Ordering::Release);
+        // Done, or dropped for an enclosing cancellation: the deadline enforces nothing more.
+        if let Some(shared) = shared {
             shared.timer.disarm();
-            if this.registered.take().is_some() {
-                node.clear_waker();
-            }
-            return Poll::Ready(Ok(output));
         }
-        if !*this.armed {
-            // Step 3.
-            shared.timer.arm();
-            *this.armed = true;
-        }
-        // Step 4.
-        if !this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            node.register_waker(cx.waker());
-            *this.registered = Some(cx.waker().clone());
-        }
-        if !node.is_cancelled() || node.shields() > 0 {
-            return Poll::Pending;
-        }
-        this.inner.set(Inner::Gone);
-        shared.timer.disarm();
-        if node.catches() {
-            node.clear_waker();
-            *this.registered = None;
-            Poll::Ready(Err(TimedOut))
-        } else {
-            Poll::Pending
-        }
+        out
     }
 }
 
 impl<F> fmt::Debug for Timed<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let when = match &self.shared {
-            Some(shared) => shared.node().deadline(),
-            None => self.deadline,
-        };
         f.debug_struct("Timed")
-            .field("when", &when)
-            .field(
-                "cancelled",
-                &self
-                    .shared
-                    .as_ref()
-                    .is_some_and(|s| s.node().is_cancelled()),
-            )
+            .field("scope", self.inner.state())
             .finish_non_exhaustive()
     }
 }

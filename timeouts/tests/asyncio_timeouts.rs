@@ -287,3 +287,28 @@ fn test_foreign_exception_passed() {
         assert_eq!(res, Ok(Err("boom")));
     });
 }
+
+#[test]
+fn test_expired_never_flips_back_after_a_shielded_region_completes() {
+    // Issue 12, defect 11: the deadline cancels the scope at 10 ms while a shielded region
+    // inside runs to 30 ms and returns 42. `expired()` is true from the moment the scope
+    // saw the deadline, and stays true once the work finished (asyncio keeps it, too).
+    virtual_time(async {
+        let t = Timeout::after(ms(10));
+        let h = t.handle();
+        let h2 = h.clone();
+        let watcher = arbor_runtime::spawn(async move {
+            sleep(ms(20)).await;
+            h2.expired()
+        });
+        let res = t
+            .run(CancelScope::shielded().run(async {
+                sleep(ms(30)).await;
+                42
+            }))
+            .await;
+        assert_eq!(res, Ok(Ok(42)), "the shielded work's result is kept");
+        assert!(watcher.await.unwrap(), "expired at 20 ms, mid-region");
+        assert!(h.expired(), "and still expired once the region completed");
+    });
+}

@@ -285,7 +285,7 @@ fn nearest_group(
             }
             chain.push((n, *tag));
         }
-        next = n.parent().map(|p| &**p);
+        next = n.parent();
     }
     let mut enclosing = resolved_above;
     for (_, tag) in chain.into_iter().rev() {

@@ -26,7 +26,6 @@
 //! take no wall time.
 
 mod clock;
-mod deadline;
 pub(crate) mod driver;
 pub(crate) mod entry;
 pub(crate) mod instant;
@@ -35,10 +34,10 @@ mod sleep;
 pub(crate) mod wheel;
 
 pub use crate::cancel::current_deadline;
+#[doc(hidden)]
+pub use crate::cancel::deadline::DeadlineTimer;
 pub(crate) use clock::Clock;
 pub use clock::{advance, pause, resume};
-#[doc(hidden)]
-pub use deadline::DeadlineTimer;
 pub use instant::Instant;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

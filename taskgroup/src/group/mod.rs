@@ -37,7 +37,7 @@ mod shared;
 pub use error::{GroupError, SpawnError};
 
 use arbor_runtime::Task;
-use arbor_runtime::cancel::CancelNode;
+use arbor_runtime::cancel::ScopeState;
 use child::Child;
 use pin_project_lite::pin_project;
 use shared::Shared;
@@ -46,7 +46,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 
 #[cfg(loom)]
 pub(crate) use completion::Completion;
@@ -120,11 +120,11 @@ impl<E: Send + 'static> TaskGroup<E> {
             shared: shared.clone(),
         });
         GroupScope {
+            scope: ScopeState::new(shared.node.clone()),
             shared,
             body: Body::Running { fut: body },
             value: None,
             phase: Phase::Init,
-            registered: None,
         }
     }
 
@@ -269,8 +269,8 @@ pin_project! {
         // The body's `Ok` value, until the children are done too.
         value: Option<T>,
         phase: Phase,
-        // The waker last registered with the group's node.
-        registered: Option<Waker>,
+        // The scope protocol's state over the group's node.
+        scope: ScopeState,
     }
 
     impl<Fut, T, E> PinnedDrop for GroupScope<Fut, T, E> {
@@ -281,7 +281,7 @@ pin_project! {
             }
             let body_panic = catch_unwind(AssertUnwindSafe(|| this.body.set(Body::Gone))).err();
             this.shared.drop_children();
-            this.shared.node.clear_waker();
+            this.scope.finish();
             if let Some(payload) = body_panic {
                 if !std::thread::panicking() {
                     resume_unwind(payload);
@@ -302,9 +302,10 @@ where
         let mut this = self.project();
         let shared = &**this.shared;
         let node = &shared.node;
+        let scope = this.scope;
         match *this.phase {
             Phase::Init => {
-                node.attach(CancelNode::scope_parent());
+                scope.attach();
                 shared.capture_runtime();
                 *this.phase = Phase::Body;
             }
@@ -312,22 +313,14 @@ where
             Phase::Parked => return Poll::Pending,
             Phase::Done => panic!("`GroupScope` polled after it returned"),
         }
-        if !this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            node.register_waker(cx.waker());
-            *this.registered = Some(cx.waker().clone());
-        }
+        scope.register(cx);
 
         if *this.phase == Phase::Body {
-            let _enter = node.enter();
-            let dropped_early = node.is_cancelled() && node.shields() == 0;
-            if dropped_early {
+            if scope.must_drop() {
                 drop_body(this.body.as_mut(), shared);
             } else if let BodyProj::Running { fut } = this.body.as_mut().project() {
-                match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                let polled = scope.enter(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+                match polled {
                     Ok(Poll::Ready(Ok(value))) => {
                         *this.value = Some(value);
                         drop_body(this.body.as_mut(), shared);
@@ -337,7 +330,7 @@ where
                         shared.record_error(error);
                     }
                     Ok(Poll::Pending) => {
-                        if node.is_cancelled() && node.shields() == 0 {
+                        if scope.must_drop() {
                             drop_body(this.body.as_mut(), shared);
                         }
                     }
@@ -354,8 +347,7 @@ where
         }
 
         ready!(shared.completion.poll_closed(cx));
-        node.clear_waker();
-        *this.registered = None;
+        scope.finish();
         shared.release_children();
         let outcome = shared.take_outcome();
         if let Some(payload) = outcome.panic {

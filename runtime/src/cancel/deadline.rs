@@ -35,12 +35,12 @@
 //!    entry outlives its timeout in the wheel; `TimerEntry::reset` leaves a dropped entry
 //!    alone, so a racing apply cannot revive it.
 
-use super::Instant;
-use super::entry::{Notify, TimerEntry};
-use super::instant::NO_INSTANT;
-use crate::cancel::CancelNode;
+use super::CancelNode;
 use crate::context;
 use crate::driver::Driver;
+use crate::time::Instant;
+use crate::time::entry::{NEVER, Notify, TimerEntry};
+use crate::time::instant::NO_INSTANT;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, OnceLock};
@@ -139,12 +139,12 @@ impl DeadlineTimer {
     fn apply(&self, driver: &Arc<Driver>, raw: u64) {
         let time = &driver.time;
         let tick = match raw {
-            NO_INSTANT => super::entry::NEVER,
+            NO_INSTANT => NEVER,
             raw => time.encoded_deadline_tick(raw),
         };
         let entry = match self.entry.get() {
             Some(entry) => entry,
-            None if tick >= super::entry::NEVER => return,
+            None if tick >= NEVER => return,
             None => {
                 let mut created = false;
                 let entry = self.entry.get_or_init(|| {

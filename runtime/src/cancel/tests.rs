@@ -1,0 +1,227 @@
+//! Unit tests of the tree (the scope protocol is tested through the scopes' crates).
+
+use super::node::{SWEEP_MIN, children_len};
+use super::*;
+use std::sync::Arc;
+use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Waker;
+
+struct Flag(AtomicBool);
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn flag() -> (Arc<Flag>, Waker) {
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    (flag.clone(), Waker::from(flag))
+}
+
+#[test]
+fn cancel_reaches_unshielded_descendants_only() {
+    let root = CancelNode::new(None, false);
+    let child = CancelNode::new(Some(&root), false);
+    let grandchild = CancelNode::new(Some(&child), false);
+    let shielded = CancelNode::new(Some(&child), true);
+    let below_shield = CancelNode::new(Some(&shielded), false);
+    assert!(root.cancel());
+    assert!(!root.cancel(), "a second cancel changes nothing");
+    assert!(child.is_cancelled() && grandchild.is_cancelled());
+    assert!(!child.cancel_called(), "inherited, not called");
+    assert!(!shielded.is_cancelled() && !below_shield.is_cancelled());
+    assert!(shielded.cancel());
+    assert!(below_shield.is_cancelled());
+}
+
+#[test]
+fn a_node_opened_under_a_cancelled_parent_starts_cancelled() {
+    let root = CancelNode::new(None, false);
+    root.cancel();
+    assert!(CancelNode::new(Some(&root), false).is_cancelled());
+    assert!(!CancelNode::new(Some(&root), true).is_cancelled());
+}
+
+#[test]
+fn a_detached_node_can_be_cancelled_before_it_is_attached() {
+    let root = CancelNode::new(None, false);
+    let node = CancelNode::new_detached(false);
+    node.cancel();
+    node.attach(Some(root.clone()));
+    assert!(node.is_cancelled() && node.catches());
+    assert!(!root.is_cancelled());
+}
+
+#[test]
+#[should_panic(expected = "entered once")]
+fn attaching_twice_panics() {
+    let node = CancelNode::new_detached(false);
+    node.attach(None);
+    node.attach(None);
+}
+
+#[test]
+fn the_outermost_cancelled_node_catches() {
+    let outer = CancelNode::new(None, false);
+    let middle = CancelNode::new(Some(&outer), false);
+    let inner = CancelNode::new(Some(&middle), false);
+    inner.cancel();
+    assert!(inner.catches());
+    middle.cancel();
+    assert!(middle.catches() && !inner.catches());
+    let shielded = CancelNode::new(Some(&middle), true);
+    shielded.cancel();
+    assert!(shielded.catches(), "a shield catches its own cancel");
+}
+
+#[test]
+fn shield_regions_are_counted_by_every_ancestor_and_wake_on_exit() {
+    let root = CancelNode::new(None, false);
+    let mid = CancelNode::new(Some(&root), false);
+    let shield = CancelNode::new(Some(&mid), true);
+    let (flag, waker) = flag();
+    root.register_waker(&waker);
+    let region = shield.enter_shield();
+    assert_eq!((root.shields(), mid.shields(), shield.shields()), (1, 1, 0));
+    root.cancel();
+    flag.0.store(false, Ordering::SeqCst);
+    drop(region);
+    assert_eq!((root.shields(), mid.shields()), (0, 0));
+    assert!(
+        flag.0.load(Ordering::SeqCst),
+        "the cancelled root was woken"
+    );
+}
+
+/// Defect 2 of issue 12: a region entered below a detached group node, which is attached
+/// under a scope while the region runs, must leave exactly the nodes that count it. Before,
+/// the exit walked the grown chain and decremented the scope's count, which it never
+/// incremented (an underflow that wrapped in release builds, and made the scope ignore its
+/// cancel forever).
+#[test]
+fn a_region_entered_before_its_group_was_attached_leaves_every_count_at_zero() {
+    let outer = CancelNode::new(None, false);
+    let group = CancelNode::new_detached_group();
+    let task = CancelNode::new(Some(&group), false);
+    let shield = CancelNode::new(Some(&task), true);
+    let region = shield.enter_shield();
+    assert_eq!((task.shields(), group.shields()), (1, 1));
+    // The group's scope is first polled now, inside `outer`.
+    group.attach(Some(outer.clone()));
+    assert_eq!(
+        outer.shields(),
+        1,
+        "the attach carries the active region up"
+    );
+    let (flag, waker) = flag();
+    outer.register_waker(&waker);
+    outer.cancel();
+    drop(region);
+    assert_eq!(
+        (outer.shields(), group.shields(), task.shields()),
+        (0, 0, 0)
+    );
+    assert!(
+        flag.0.load(Ordering::SeqCst),
+        "the cancelled scope that waited for the region was woken"
+    );
+}
+
+#[test]
+fn a_region_that_ends_before_the_attach_leaves_nothing_behind() {
+    let outer = CancelNode::new(None, false);
+    let group = CancelNode::new_detached(false);
+    let shield = CancelNode::new(Some(&group), true);
+    drop(shield.enter_shield());
+    group.attach(Some(outer.clone()));
+    assert_eq!((outer.shields(), group.shields()), (0, 0));
+}
+
+#[test]
+fn nested_detached_attaches_carry_regions_through_every_level() {
+    let root = CancelNode::new(None, false);
+    let a = CancelNode::new_detached(false);
+    let b = CancelNode::new_detached(false);
+    let shield = CancelNode::new(Some(&b), true);
+    let first = shield.enter_shield();
+    b.attach(Some(a.clone()));
+    let second = shield.enter_shield();
+    a.attach(Some(root.clone()));
+    assert_eq!((root.shields(), a.shields(), b.shields()), (2, 2, 2));
+    drop(first);
+    drop(second);
+    assert_eq!((root.shields(), a.shields(), b.shields()), (0, 0, 0));
+}
+
+#[test]
+fn hooks_run_on_propagation_and_are_held_weakly() {
+    struct Count(AtomicUsize);
+    impl CancelHook for Count {
+        fn on_cancel(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let root = CancelNode::new(None, false);
+    let group = CancelNode::new(Some(&root), false);
+    let hook = Arc::new(Count(AtomicUsize::new(0)));
+    let weak: Weak<dyn CancelHook> = Arc::downgrade(&hook) as Weak<dyn CancelHook>;
+    group.set_hook(weak);
+    root.cancel();
+    assert_eq!(hook.0.load(Ordering::SeqCst), 1);
+    assert_eq!(Arc::strong_count(&hook), 1);
+}
+
+#[test]
+fn children_lists_are_swept_of_dropped_nodes() {
+    let root = CancelNode::new(None, false);
+    for _ in 0..1000 {
+        drop(CancelNode::new(Some(&root), false));
+    }
+    assert!(children_len(&root) <= 2 * SWEEP_MIN);
+}
+
+#[test]
+fn deep_trees_propagate_and_drop_without_recursion() {
+    let root = CancelNode::new(None, false);
+    let mut leaf = root.clone();
+    for _ in 0..100_000 {
+        leaf = CancelNode::new(Some(&leaf), false);
+    }
+    root.cancel();
+    assert!(leaf.is_cancelled());
+    drop(root);
+    // The leaf holds the whole chain: dropping it unlinks 100k parents in a loop.
+    drop(leaf);
+}
+
+#[test]
+fn expiry_is_final_only_once_a_poll_saw_it() {
+    let node = CancelNode::new(None, false);
+    assert!(node.expire());
+    assert!(!node.is_expired(), "the scope's future may still win");
+    node.see_cancel();
+    assert!(node.is_expired());
+    assert!(!node.expire(), "a second expiry changes nothing");
+    assert!(node.is_expired());
+    let cancelled = CancelNode::new(None, false);
+    cancelled.cancel();
+    assert!(!cancelled.expire());
+    cancelled.see_cancel();
+    assert!(!cancelled.is_expired(), "a plain cancel is no expiry");
+}
+
+#[test]
+fn enter_restores_the_current_node_on_unwind() {
+    let node = CancelNode::new(None, false);
+    assert!(CancelNode::current().is_none());
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        node.enter(|| {
+            assert!(Arc::ptr_eq(&CancelNode::current().unwrap(), &node));
+            panic!("boom");
+        })
+    }));
+    assert!(res.is_err());
+    assert!(CancelNode::current().is_none());
+}

@@ -1,5 +1,23 @@
 //! Streams: [`generator`], an async generator (`async def` with `yield`) as a
 //! [`futures_core::Stream`].
+//!
+//! # The hand-over protocol
+//!
+//! The body and the reader share one slot (`Option<T>`); the body only runs inside the
+//! reader's `poll_next`, so the two never race, and the mutex is never contended.
+//!
+//! 1. `yield_(v)` is *yielded* when its future is first polled with the slot empty: it puts
+//!    `v` in the slot and is pending. If the slot is still full (an earlier `yield_` put its
+//!    value there and was dropped before resolving, in this same poll), it keeps `v` and is
+//!    pending without touching the slot; the reader takes the earlier value and the next
+//!    poll puts `v` in (values are delivered in the order they entered the slot).
+//! 2. After each poll of the body, `poll_next` takes the slot. A value there is returned,
+//!    whatever the body did afterwards: a `yield_` dropped before resolving (its deadline
+//!    passed, a select let it go) still delivered its value, and a body that returned in
+//!    the same poll delivers it too.
+//! 3. A yielded `yield_` resolves the next time it is polled: the reader came back.
+//! 4. Once the body returned it is never polled again: `done` is set in that same poll, and
+//!    every later `poll_next` is `Ready(None)` (after the value of step 2, if there was one).
 
 use std::fmt;
 use std::future::Future;
@@ -51,6 +69,10 @@ pub struct Co<T> {
 
 impl<T> Co<T> {
     /// Hands `value` to the stream's reader; resolves when the reader asks for the next.
+    ///
+    /// The value counts as yielded from the future's first poll: it reaches the reader even
+    /// if the future is then dropped before resolving (a deadline passes, a select lets it
+    /// go) or the body returns in the same poll.
     pub fn yield_(&self, value: T) -> Yield<'_, T> {
         Yield {
             co: self,
@@ -72,30 +94,29 @@ impl<T> Future for Yield<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        match self.value.take() {
-            // First poll: hand the value over and pause the body; the generator returns
-            // the value to its reader at once (no wake-up needed).
-            Some(value) => {
-                let mut slot = self.co.slot.lock().unwrap_or_else(|e| e.into_inner());
-                assert!(
-                    slot.is_none(),
-                    "arbor::stream::generator: two `yield_`s awaited at once; await each \
-                     before the next"
-                );
-                *slot = Some(value);
-                Poll::Pending
-            }
-            // The reader came back for the next value.
-            None => Poll::Ready(()),
+        // `value` is `Some` until the value entered the slot (protocol step 1).
+        if self.value.is_none() {
+            // Step 3: the reader came back for the next value.
+            return Poll::Ready(());
         }
+        let mut slot = self.co.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = self.value.take();
+        }
+        // Either way the generator's reader finds a value in the slot after this poll and
+        // returns it at once, then polls again: no wake-up is needed.
+        Poll::Pending
     }
 }
 
 /// The stream of [`generator`]; also has an inherent [`next`](Generator::next).
 #[must_use = "streams do nothing unless polled"]
 pub struct Generator<T, Fut> {
+    /// The body; never polled once it returned (`done`).
     body: Pin<Box<Fut>>,
+    /// The value yielded in the current poll (protocol steps 1 and 2).
     slot: Arc<Mutex<Option<T>>>,
+    /// The body returned; set in the poll it returned in (step 4).
     done: bool,
 }
 
@@ -111,16 +132,16 @@ impl<T, Fut: Future<Output = ()>> Generator<T, Fut> {
         if self.done {
             return Poll::Ready(None);
         }
-        let finished = self.body.as_mut().poll(cx).is_ready();
+        // Step 4: a body that returns is marked done before anything else, so a value it
+        // yielded in this same poll is still returned below but the body is not polled again.
+        self.done = self.body.as_mut().poll(cx).is_ready();
+        // Step 2.
         let value = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(value) = value {
-            return Poll::Ready(Some(value));
+        match value {
+            Some(value) => Poll::Ready(Some(value)),
+            None if self.done => Poll::Ready(None),
+            None => Poll::Pending,
         }
-        if finished {
-            self.done = true;
-            return Poll::Ready(None);
-        }
-        Poll::Pending
     }
 }
 

@@ -7,9 +7,13 @@
 mod support;
 use arbor_runtime::net::{TcpListener, TcpStream};
 use arbor_runtime::spawn;
+use futures_io::AsyncRead;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
+use support::poll_once;
 
 /// Accepts `n` connections and echoes each (a task per connection) until its peer
 /// shuts down its write direction.
@@ -403,6 +407,57 @@ rt_test! {
             let accept = spawn(async move { listener.accept().await.map(|(_, peer)| peer) });
             let client = TcpStream::connect(addr).await.unwrap();
             assert_eq!(accept.await.unwrap().unwrap(), client.local_addr().unwrap());
+        });
+    }
+}
+
+/// A connected pair (client, server) with nothing sent either way.
+async fn quiet_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
+
+/// `AsyncRead::poll_read` into an empty buffer, polled once.
+fn poll_read_empty(reader: &mut (impl AsyncRead + Unpin)) -> Poll<std::io::Result<usize>> {
+    poll_once(std::future::poll_fn(|cx| {
+        Pin::new(&mut *reader).poll_read(cx, &mut [])
+    }))
+}
+
+// Each read below is polled once: with nothing queued the OS answers a zero-byte read with
+// `WouldBlock`, and a read that waited for data would be `Pending` here (and hang when
+// awaited).
+rt_test! {
+    fn reading_into_an_empty_buffer_returns_zero_at_once(rt: &Runtime) {
+        rt.block_on(async {
+            let (mut client, mut server) = quiet_pair().await;
+            assert!(matches!(poll_once(client.read(&mut [])), Poll::Ready(Ok(0))));
+            assert!(matches!(poll_once(client.read_exact(&mut [])), Poll::Ready(Ok(()))));
+            assert!(matches!(poll_once(client.peek(&mut [])), Poll::Ready(Ok(0))));
+            assert_eq!(client.try_read(&mut []).unwrap(), 0);
+            assert!(matches!(poll_read_empty(&mut client), Poll::Ready(Ok(0))));
+            {
+                let (mut reader, _writer) = client.split();
+                assert!(matches!(poll_once(reader.read(&mut [])), Poll::Ready(Ok(0))));
+                assert!(matches!(poll_read_empty(&mut reader), Poll::Ready(Ok(0))));
+            }
+            let (mut reader, writer) = client.into_split();
+            assert!(matches!(poll_once(reader.read(&mut [])), Poll::Ready(Ok(0))));
+            assert!(matches!(poll_read_empty(&mut reader), Poll::Ready(Ok(0))));
+            // The empty reads consumed nothing: what is sent next arrives whole, and an empty
+            // read with data queued leaves it queued.
+            server.write_all(b"abc").await.unwrap();
+            reader.readable().await.unwrap();
+            assert_eq!(reader.read(&mut []).await.unwrap(), 0);
+            let mut buf = [0; 3];
+            reader.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"abc");
+            drop(writer);
+            assert_eq!(server.read(&mut [0; 1]).await.unwrap(), 0, "the write half shut down");
         });
     }
 }

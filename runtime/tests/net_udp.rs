@@ -8,6 +8,7 @@ use arbor_runtime::net::UdpSocket;
 use arbor_runtime::spawn;
 use std::io::ErrorKind;
 use std::sync::Arc;
+use support::poll_once;
 
 rt_test! {
     fn datagrams_round_trip(rt: &Runtime) {
@@ -109,6 +110,29 @@ rt_test! {
             assert!(s.take_error().unwrap().is_none());
             let std = s.into_std().unwrap();
             assert!(std.local_addr().is_ok());
+        });
+    }
+}
+
+// Unlike a stream's, a datagram socket's zero-byte receive keeps the OS's (and std's)
+// meaning: it waits for a datagram and consumes it, returning 0.
+rt_test! {
+    fn a_recv_into_an_empty_buffer_waits_and_consumes_one_datagram(rt: &Runtime) {
+        rt.block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            b.connect(a.local_addr().unwrap()).await.unwrap();
+            assert!(poll_once(b.recv(&mut [])).is_pending(), "nothing was sent");
+            assert!(poll_once(b.recv_from(&mut [])).is_pending(), "nothing was sent");
+            let b_addr = b.local_addr().unwrap();
+            for msg in [&b"one"[..], b"two", b"three"] {
+                a.send_to(msg, b_addr).await.unwrap();
+            }
+            assert_eq!(b.recv(&mut []).await.unwrap(), 0);
+            assert_eq!(b.recv_from(&mut []).await.unwrap(), (0, a.local_addr().unwrap()));
+            let mut buf = [0; 8];
+            let n = b.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"three", "the empty receives consumed one datagram each");
         });
     }
 }

@@ -6,9 +6,13 @@
 mod support;
 use arbor_runtime::net::{UnixDatagram, UnixListener, UnixStream};
 use arbor_runtime::spawn;
+use futures_io::AsyncRead;
 use std::io::ErrorKind;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::Poll;
+use support::poll_once;
 
 /// A fresh directory for one test's socket files; removed on drop.
 struct TempDir(PathBuf);
@@ -159,6 +163,60 @@ rt_test! {
             assert_eq!(reader.await.unwrap(), [1, 20, 3]);
             let unbound = UnixDatagram::unbound().unwrap();
             assert!(unbound.local_addr().unwrap().is_unnamed());
+        });
+    }
+}
+
+/// `AsyncRead::poll_read` into an empty buffer, polled once.
+fn poll_read_empty(reader: &mut (impl AsyncRead + Unpin)) -> Poll<std::io::Result<usize>> {
+    poll_once(std::future::poll_fn(|cx| {
+        Pin::new(&mut *reader).poll_read(cx, &mut [])
+    }))
+}
+
+// Each read below is polled once: with nothing queued the OS answers a zero-byte read with
+// `WouldBlock`, and a read that waited for data would be `Pending` here (and hang when
+// awaited).
+rt_test! {
+    fn reading_into_an_empty_buffer_returns_zero_at_once(rt: &Runtime) {
+        rt.block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            assert!(matches!(poll_once(a.read(&mut [])), Poll::Ready(Ok(0))));
+            assert!(matches!(poll_once(a.read_exact(&mut [])), Poll::Ready(Ok(()))));
+            assert_eq!(a.try_read(&mut []).unwrap(), 0);
+            assert!(matches!(poll_read_empty(&mut a), Poll::Ready(Ok(0))));
+            {
+                let (mut reader, _writer) = a.split();
+                assert!(matches!(poll_once(reader.read(&mut [])), Poll::Ready(Ok(0))));
+                assert!(matches!(poll_read_empty(&mut reader), Poll::Ready(Ok(0))));
+            }
+            let (mut reader, _writer) = a.into_split();
+            assert!(matches!(poll_once(reader.read(&mut [])), Poll::Ready(Ok(0))));
+            assert!(matches!(poll_read_empty(&mut reader), Poll::Ready(Ok(0))));
+            // The empty reads consumed nothing: what is sent next arrives whole.
+            b.write_all(b"abc").await.unwrap();
+            let mut buf = [0; 3];
+            reader.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"abc");
+        });
+    }
+}
+
+// Datagram sockets keep the OS's (and std's) meaning: a zero-byte receive waits for a
+// datagram and consumes it, returning 0.
+rt_test! {
+    fn a_datagram_recv_into_an_empty_buffer_waits_and_consumes_one(rt: &Runtime) {
+        rt.block_on(async {
+            let (a, b) = UnixDatagram::pair().unwrap();
+            assert!(poll_once(b.recv(&mut [])).is_pending(), "nothing was sent");
+            for msg in [&b"one"[..], b"two", b"three"] {
+                a.send(msg).await.unwrap();
+            }
+            assert_eq!(b.recv(&mut []).await.unwrap(), 0);
+            assert_eq!(b.recv_from(&mut []).await.unwrap().0, 0);
+            let mut buf = [0; 8];
+            let n = b.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"three", "the empty receives consumed one datagram each");
         });
     }
 }

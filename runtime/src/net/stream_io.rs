@@ -2,6 +2,15 @@
 //! inherent `read`, `read_exact`, `peek`-free reading, `write`, `write_all`, `flush`,
 //! `shutdown`, and the `futures_io::{AsyncRead, AsyncWrite}` impls, written once over
 //! [`PollStream`] and stamped onto each type by [`read_methods!`] and [`write_methods!`].
+//!
+//! # Empty reads
+//!
+//! A read into an empty buffer returns `Ok(0)` at once, without a syscall, as `Read`'s
+//! contract says. The OS would not: a zero-byte `recv` on a stream socket with
+//! nothing queued is `EAGAIN` (Linux waits for `SO_RCVLOWAT`, at least one byte, even for a
+//! zero-length read), so the read would wait for data it cannot take. Datagram sockets
+//! (`UdpSocket`, `UnixDatagram`) keep the OS's and std's meaning instead: a zero-byte
+//! receive waits for a datagram and consumes it.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -11,6 +20,8 @@ use std::task::{Context, Poll};
 /// direction's *owner* slot: callers guarantee one reader and one writer at a time, which
 /// `&mut self` receivers and the split halves do.
 pub(crate) trait PollStream {
+    /// One read. Every reading method (inherent, `AsyncRead`, the split halves) comes here,
+    /// so this is where an empty `buf` returns `Ok(0)` at once (see "Empty reads" above).
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     fn poll_write_vectored_priv(
@@ -67,7 +78,8 @@ macro_rules! read_methods {
     ([$($generics:tt)*] $ty:ty) => {
         impl<$($generics)*> $ty {
             /// Reads into `buf`, waiting until at least one byte is available; returns how
-            /// many bytes were read, `0` at end-of-file (or if `buf` is empty).
+            /// many bytes were read, `0` at end-of-file. An empty `buf` returns `Ok(0)` at
+            /// once, without waiting.
             ///
             /// Cancel-safe: if the future is dropped before it completes, no data was read.
             pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -75,7 +87,7 @@ macro_rules! read_methods {
             }
 
             /// Reads exactly `buf.len()` bytes; fails with `UnexpectedEof` if the stream
-            /// ends first.
+            /// ends first. An empty `buf` returns `Ok(())` at once.
             ///
             /// Not cancel-safe: if the future is dropped midway, the bytes read so far are
             /// in `buf` but their count is lost.
@@ -191,6 +203,10 @@ macro_rules! poll_stream_impl {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
+                if buf.is_empty() {
+                    // Empty reads (module docs): the OS would wait for data.
+                    return std::task::Poll::Ready(Ok(0));
+                }
                 ($read)(self, cx, buf)
             }
 

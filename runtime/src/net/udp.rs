@@ -12,6 +12,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 /// Every method takes `&self`: share the socket (in an `Arc`) between a receiving task
 /// and a sending task, or between many of each.
 ///
+/// A receive into an empty buffer keeps the OS's and std's meaning: it waits for a
+/// datagram, consumes it and returns `0` (a stream's empty read returns at once instead).
+///
 /// ```
 /// use arbor_runtime::net::UdpSocket;
 ///

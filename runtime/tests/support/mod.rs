@@ -134,3 +134,11 @@ pub fn quiet_panics() {
         }));
     });
 }
+
+/// Polls `fut` once with a no-op waker: a test of something that must not wait fails
+/// (`Pending`) instead of hanging.
+pub fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    fut.as_mut()
+        .poll(&mut Context::from_waker(std::task::Waker::noop()))
+}

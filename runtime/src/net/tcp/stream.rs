@@ -195,8 +195,13 @@ impl TcpStream {
     }
 
     /// Reads into `buf` without consuming the data: the next read returns it again.
-    /// Waits until data is available; `0` at end-of-file.
+    /// Waits until data is available; `0` at end-of-file. An empty `buf` returns `Ok(0)` at
+    /// once, as a read does.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            // Empty reads (`stream_io`'s docs): the OS would wait for data.
+            return Ok(0);
+        }
         self.io.async_io(Direction::Read, |s| s.peek(buf)).await
     }
 
@@ -210,9 +215,14 @@ impl TcpStream {
         self.io.ready(Direction::Write).await
     }
 
-    /// Reads what is available now, without waiting: `WouldBlock` if nothing is.
+    /// Reads what is available now, without waiting: `WouldBlock` if nothing is. An empty
+    /// `buf` returns `Ok(0)`, as a read does.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         use std::io::Read;
+        if buf.is_empty() {
+            // Empty reads (`stream_io`'s docs): the OS would answer `WouldBlock`.
+            return Ok(0);
+        }
         self.io.try_io(Direction::Read, |mut s| s.read(buf))
     }
 

@@ -10,8 +10,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
-/// A Unix domain datagram socket. Every method takes `&self`, as for
-/// [`UdpSocket`](crate::net::UdpSocket).
+/// A Unix domain datagram socket. Every method takes `&self`, and a receive into an empty
+/// buffer waits for a datagram and consumes it, as for [`UdpSocket`](crate::net::UdpSocket).
 ///
 /// ```
 /// use arbor_runtime::net::UnixDatagram;

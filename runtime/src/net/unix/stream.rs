@@ -124,9 +124,14 @@ impl UnixStream {
         self.io.ready(Direction::Write).await
     }
 
-    /// Reads what is available now, without waiting: `WouldBlock` if nothing is.
+    /// Reads what is available now, without waiting: `WouldBlock` if nothing is. An empty
+    /// `buf` returns `Ok(0)`, as a read does.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         use std::io::Read;
+        if buf.is_empty() {
+            // Empty reads (`stream_io`'s docs): the OS would answer `WouldBlock`.
+            return Ok(0);
+        }
         self.io.try_io(Direction::Read, |mut s| s.read(buf))
     }
 

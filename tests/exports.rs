@@ -8,6 +8,12 @@
 
 use std::collections::BTreeSet;
 
+#[path = "support/exports.rs"]
+#[allow(dead_code, reason = "the root collects its macros itself, so `check` goes unused")]
+mod exports;
+
+use exports::declared;
+
 // DESIGN.md section 2, "Paths and method names": the root.
 use arbor::{
     CancelHandle, CancelScope, Cancelled, GroupError, JoinError, Task, TaskGroup, TimedOut,
@@ -82,42 +88,6 @@ const ROOT: &[&str] = &[
     "wait_for",
     "yield_now",
 ];
-
-/// The names a root-level `pub use` / `pub mod` / `pub fn` line declares.
-fn declared(source: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut lines = source.lines().peekable();
-    let mut hidden = false;
-    while let Some(line) = lines.next() {
-        if line.starts_with("#[doc(hidden)]") {
-            hidden = true;
-            continue;
-        }
-        if line.starts_with("#[") || line.starts_with("///") {
-            continue;
-        }
-        let was_hidden = std::mem::take(&mut hidden);
-        if let Some(rest) = line.strip_prefix("pub mod ") {
-            if !was_hidden {
-                names.insert(rest.trim_end_matches([';', '{', ' ']).to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("pub use ") {
-            let mut item = rest.to_string();
-            while !item.contains(';') {
-                item.push_str(lines.next().expect("a `pub use` ends with `;`"));
-            }
-            let item = item.trim_end_matches(';');
-            let list = match item.split_once('{') {
-                Some((_, list)) => list.trim_end_matches('}').to_string(),
-                None => item.rsplit("::").next().unwrap().to_string(),
-            };
-            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                names.insert(name.to_string());
-            }
-        }
-    }
-    names
-}
 
 #[test]
 fn the_root_exports_exactly_the_documented_names() {

@@ -7,15 +7,15 @@
 //! - A timeout that never handed out a handle has no node until its first `Pending` (the
 //!   protocol's lazy step 0): a future that completes at its first poll costs no allocation
 //!   and no timer.
-//! - At the first `Pending` the deadline timer is armed (`arbor_runtime::time::DeadlineTimer`,
+//! - At the first `Pending` the deadline timer is armed (`arbor_runtime::cancel::DeadlineTimer`,
 //!   the protocol's step-4 hook): a deadline already passed expires the node at once, so the
 //!   scope resolves in that same poll; a finite one registers a timer whose firing expires
 //!   the node from the thread turning the time driver, cancelling the scope and every task
 //!   below it. "Never" registers nothing.
 //! - When the scope completes, catches, or is dropped, the timer is disarmed.
 
-use arbor_runtime::cancel::{CancelNode, InScope, ScopePoll, ScopeState};
-use arbor_runtime::time::{DeadlineTimer, Instant};
+use arbor_runtime::cancel::{CancelNode, DeadlineTimer, InScope, ScopePoll, ScopeState};
+use arbor_runtime::time::Instant;
 use pin_project_lite::pin_project;
 use std::error::Error;
 use std::fmt;

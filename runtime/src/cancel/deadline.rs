@@ -47,7 +47,6 @@ use std::sync::{Arc, OnceLock};
 
 /// The timer that enforces a cancel node's deadline (see the module header). Used by
 /// `arbor-timeouts`; not a user-facing API.
-#[doc(hidden)]
 pub struct DeadlineTimer {
     node: Arc<CancelNode>,
     /// Set once by `arm`.

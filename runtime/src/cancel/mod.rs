@@ -12,7 +12,7 @@
 //! | `shield.rs` | shielded regions: the counts that make a cancelled scope wait ([`ShieldRegion`]) |
 //! | `current.rs` | the thread's current node, entered only through closures; lazy scopes; [`current_deadline`] |
 //! | `scope.rs` | [`ScopeState`]: the scope poll protocol, written once |
-//! | `deadline.rs` | [`DeadlineTimer`](crate::time::DeadlineTimer): the timer that expires a node |
+//! | `deadline.rs` | [`DeadlineTimer`]: the timer that expires a node when its deadline passes |
 //!
 //! ## The tree
 //! - A [`CancelNode`] is one scope's status. It is made *detached* (so a handle can cancel
@@ -48,7 +48,7 @@
 //! - The thread's current node and lazy scope: only `current.rs` and the task harness.
 
 mod current;
-pub(crate) mod deadline;
+mod deadline;
 mod node;
 mod scope;
 mod shield;
@@ -61,6 +61,7 @@ mod loom_tests;
 
 pub(crate) use current::LazyScope;
 pub use current::{current_deadline, lazy_scope};
+pub use deadline::DeadlineTimer;
 pub use node::{CancelHook, CancelNode};
 pub use scope::{InScope, ScopePoll, ScopeState};
 pub use shield::ShieldRegion;

@@ -1,5 +1,5 @@
 //! A registered timer: the state a [`Sleep`](super::Sleep) (or a
-//! [`DeadlineTimer`](super::DeadlineTimer)) shares with the time driver.
+//! [`DeadlineTimer`](crate::cancel::DeadlineTimer)) shares with the time driver.
 //!
 //! ## The word
 //! One `AtomicU64` holds `FIRED | QUEUED | DROPPED | deadline` (the deadline in ticks of the

@@ -34,8 +34,6 @@ mod sleep;
 pub(crate) mod wheel;
 
 pub use crate::cancel::current_deadline;
-#[doc(hidden)]
-pub use crate::cancel::deadline::DeadlineTimer;
 pub(crate) use clock::Clock;
 pub use clock::{advance, pause, resume};
 pub use instant::Instant;

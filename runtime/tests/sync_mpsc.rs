@@ -174,6 +174,26 @@ fn a_recv_dropped_after_a_value_arrived_leaves_it_for_the_next_recv() {
 }
 
 #[test]
+fn len_is_empty_and_try_recv_agree_with_a_value_kept_for_the_receiver() {
+    // A value that arrived for a dropped `recv` is the receiver's own: counted, and taken
+    // by `try_recv` (the single-consumer counterpart of the queue's promised item).
+    let (tx, mut rx) = mpsc::channel(2);
+    {
+        let mut recv = manual(rx.recv());
+        assert!(poll_noop(recv.as_mut()).is_pending());
+    }
+    tx.try_send(7).unwrap();
+    assert_eq!((rx.len(), rx.is_empty()), (1, false));
+    let mut got = Vec::new();
+    while !rx.is_empty() {
+        got.push(rx.try_recv().unwrap());
+        assert!(got.len() <= 1, "the idiom loops");
+    }
+    assert_eq!(got, [7]);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
 fn a_send_dropped_while_waiting_did_not_send_and_one_admitted_did() {
     let (tx, mut rx) = mpsc::channel(1);
     tx.try_send(0).unwrap();

@@ -185,7 +185,7 @@ fn immediate_shutdown_voids_a_promised_item() {
     let mut getter = manual(q.get());
     assert!(w.poll(getter.as_mut()).is_pending());
     q.put_nowait(1).unwrap(); // promised to the getter, not yet taken
-    assert_eq!(q.len(), 1);
+    assert_eq!(q.len(), 0, "a promised item is not counted");
     q.shutdown(true);
     assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Err(QueueShutDown(()))));
 }
@@ -213,6 +213,58 @@ fn a_getter_dropped_after_an_item_was_promised_passes_it_on() {
     assert_eq!(w2.wakes(), 1, "the promise moved on");
     assert_eq!(w2.poll(second.as_mut()), Poll::Ready(Ok("x")));
     assert!(q.is_empty());
+}
+
+#[test]
+fn len_is_empty_and_get_nowait_agree_while_an_item_is_promised() {
+    // A getter queued on an empty queue is promised the next item. Until it collects it,
+    // that item is not counted by `len`/`is_empty`, as `get_nowait` cannot take it.
+    let q = Queue::new(0);
+    let w = CountingWaker::new();
+    let mut getter = manual(q.get());
+    assert!(w.poll(getter.as_mut()).is_pending());
+    q.put_nowait(1).unwrap();
+    assert_eq!(w.wakes(), 1, "promised to the getter");
+    assert_eq!((q.len(), q.is_empty()), (0, true));
+    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    // CPython's `while not q.empty(): q.get_nowait()` ends at once, without a failure.
+    let mut drained = Vec::new();
+    while !q.is_empty() {
+        drained.push(q.get_nowait().unwrap());
+        assert!(drained.len() <= 1, "the idiom loops");
+    }
+    assert!(drained.is_empty());
+    // A second item is not promised to anyone: counted and takeable.
+    q.put_nowait(2).unwrap();
+    assert_eq!((q.len(), q.is_empty()), (1, false));
+    while !q.is_empty() {
+        drained.push(q.get_nowait().unwrap());
+        assert!(drained.len() <= 1, "the idiom loops");
+    }
+    // One item each; the promise is of an item, not of a particular one: the getter takes
+    // the head when it runs (as a woken asyncio getter does).
+    assert_eq!(drained, [1]);
+    assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Ok(2)));
+    assert!(q.is_empty());
+    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+}
+
+#[test]
+fn is_full_and_put_nowait_agree_while_an_item_is_promised() {
+    // A promised item still takes its room until its getter collects it: `is_full` says so
+    // and `put_nowait` fails, although `len` leaves the item out.
+    let q = Queue::new(1);
+    let w = CountingWaker::new();
+    let mut getter = manual(q.get());
+    assert!(w.poll(getter.as_mut()).is_pending());
+    q.put_nowait('a').unwrap();
+    assert_eq!(q.len(), 0);
+    assert!(q.is_full());
+    assert_eq!(q.put_nowait('b'), Err(TryPutError::Full('b')));
+    assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Ok('a')));
+    assert!(!q.is_full());
+    assert_eq!(q.put_nowait('b'), Ok(()));
+    assert_eq!((q.len(), q.is_full()), (1, true));
 }
 
 #[test]

@@ -377,9 +377,10 @@ impl<T> Receiver<T> {
         self.chan.core.shutdown(false);
     }
 
-    /// The number of buffered values.
+    /// The number of buffered values: what [`try_recv`](Receiver::try_recv) can take now.
+    /// A value that arrived for a dropped `recv` future is counted: it is this receiver's.
     pub fn len(&self) -> usize {
-        self.chan.core.len()
+        self.chan.core.stored()
     }
 
     /// Whether no value is buffered.

@@ -8,7 +8,8 @@
 //!
 //! 1. `reserved` = the number of getters granted [`GetGrant::Item`] that have not collected
 //!    yet, and (until an immediate shutdown drains the store) `reserved <= items.len()`.
-//!    An item is *unreserved* when `items.len() > reserved`.
+//!    An item is *unreserved* when `items.len() > reserved`. Only unreserved items are
+//!    counted by `len` (what `try_get` can take); promised ones still take room in the store.
 //! 2. Getters are queued only while no item is unreserved: a newcomer never takes an item a
 //!    queued getter was promised.
 //! 3. Putters are queued only while the store is full (`maxsize > 0` and
@@ -203,9 +204,15 @@ impl<S: Store> State<S> {
         }
     }
 
+    /// The number of items nobody was promised (invariant 1).
+    fn unreserved(&self) -> usize {
+        debug_assert!(self.reserved <= self.items.len(), "invariant 1");
+        self.items.len() - self.reserved
+    }
+
     /// Takes an item nobody was promised.
     fn take_unreserved(&mut self) -> Option<S::Item> {
-        if self.items.len() > self.reserved {
+        if self.unreserved() > 0 {
             self.items.pop()
         } else {
             None
@@ -223,8 +230,7 @@ impl<S: Store> State<S> {
                     continue;
                 }
             }
-            if self.items.len() > self.reserved && self.getters.grant_front(GetGrant::Item, wakers)
-            {
+            if self.unreserved() > 0 && self.getters.grant_front(GetGrant::Item, wakers) {
                 self.reserved += 1;
                 continue;
             }
@@ -252,7 +258,16 @@ impl<S: Store> Core<S> {
         }
     }
 
+    /// The items a [`try_get`](Core::try_get) can take now: the unreserved ones. An item
+    /// promised to a queued getter is left out, so that `len`, `is_empty` and `get_nowait`
+    /// agree (CPython's `while not q.empty(): q.get_nowait()` must not fail).
     pub(crate) fn len(&self) -> usize {
+        lock(&self.state).unreserved()
+    }
+
+    /// Every item in the store, promised or not. For a channel, whose one getter is its
+    /// receiver: a promise is the receiver's own, and `try_recv` takes the item back.
+    pub(crate) fn stored(&self) -> usize {
         lock(&self.state).items.len()
     }
 
@@ -503,7 +518,8 @@ impl<S: Store> fmt::Debug for Core<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = lock(&self.state);
         f.debug_struct("Queue")
-            .field("len", &state.items.len())
+            .field("len", &state.unreserved())
+            .field("promised", &state.reserved)
             .field("maxsize", &state.maxsize)
             .field("getters", &state.getters.len())
             .field("putters", &state.putters.len())

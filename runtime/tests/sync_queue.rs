@@ -1,7 +1,9 @@
 //! `sync::{Queue, LifoQueue, PriorityQueue}`: many producers and consumers on every flavour
 //! (every item delivered once), `task_done`/`join`, Python 3.13 `shutdown`, cancellation
-//! safety, and a proptest of put/get sequences (waiting and `_nowait`, with cancellations
-//! and shutdowns) against a `VecDeque`/`Vec`/`BinaryHeap` model.
+//! safety of gets and puts (a put dropped after it was granted room did not put), views that
+//! agree with the `_nowait` calls, and a proptest of put/get sequences (waiting and
+//! `_nowait`, with cancellations and shutdowns) against a `VecDeque`/`Vec`/`BinaryHeap`
+//! model.
 
 mod support;
 mod sync_support;
@@ -267,33 +269,83 @@ fn is_full_and_put_nowait_agree_while_an_item_is_promised() {
     assert_eq!((q.len(), q.is_full()), (1, true));
 }
 
+/// The room a full queue makes goes to its oldest putter, whose item goes in only when that
+/// putter runs. Dropped before then (a timeout, a cancelled scope), it did not put: its item
+/// is never delivered, and the room goes to the next putter. The same for every kind.
+macro_rules! granted_putter_dropped_never_put {
+    ($queue:expr) => {{
+        let q = $queue;
+        q.put_nowait(1).unwrap();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut first = manual(q.put(2));
+        let mut second = manual(q.put(3));
+        assert!(w1.poll(first.as_mut()).is_pending());
+        assert!(w2.poll(second.as_mut()).is_pending());
+        assert_eq!(
+            q.put_nowait(4),
+            Err(TryPutError::Full(4)),
+            "no barging past putters"
+        );
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(
+            (w1.wakes(), w2.wakes()),
+            (1, 0),
+            "the room went to the oldest putter"
+        );
+        // The room is promised, the item not yet in: nothing to take, no room for others.
+        assert_eq!((q.len(), q.is_empty(), q.is_full()), (0, true, true));
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+        assert_eq!(q.put_nowait(5), Err(TryPutError::Full(5)));
+        drop(first); // granted room, dropped before it ran again: did not put
+        assert_eq!(w2.wakes(), 1, "the room moved on");
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty), "2 was never put");
+        assert_eq!(w2.poll(second.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!((q.len(), q.is_full()), (1, true));
+        assert_eq!(q.get_nowait(), Ok(3));
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    }};
+}
+
 #[test]
-fn a_putter_dropped_after_admission_leaves_its_item_in_the_queue() {
+fn a_putter_granted_room_and_dropped_before_it_ran_never_put_its_item() {
+    granted_putter_dropped_never_put!(Queue::new(1));
+    granted_putter_dropped_never_put!(LifoQueue::new(1));
+    granted_putter_dropped_never_put!(PriorityQueue::new(1));
+}
+
+#[test]
+fn a_dropped_putter_granted_room_drops_its_item_once() {
+    let q = Queue::new(1);
+    q.put_nowait(Arc::new(0)).unwrap();
+    let item = Arc::new(1);
+    let mut putter = manual(q.put(item.clone()));
+    assert!(poll_noop(putter.as_mut()).is_pending());
+    drop(q.get_nowait().unwrap()); // room for the putter
+    assert_eq!(Arc::strong_count(&item), 2, "held by the granted putter");
+    drop(putter);
+    assert_eq!(
+        Arc::strong_count(&item),
+        1,
+        "dropped with the putter, not queued"
+    );
+    assert!(!q.is_full(), "the room came back");
+    q.put_nowait(Arc::new(2)).unwrap();
+}
+
+#[test]
+fn a_putter_granted_room_before_a_shutdown_fails_when_it_runs() {
+    // Room was made, then the queue shut down before the putter ran: puts fail from the
+    // shutdown on, so it gets its item back (asyncio's woken putter raises too).
     let q = Queue::new(1);
     q.put_nowait(1).unwrap();
-    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-    let mut first = manual(q.put(2));
-    let mut second = manual(q.put(3));
-    assert!(w1.poll(first.as_mut()).is_pending());
-    assert!(w2.poll(second.as_mut()).is_pending());
-    assert_eq!(
-        q.put_nowait(4),
-        Err(TryPutError::Full(4)),
-        "no barging past putters"
-    );
+    let w = CountingWaker::new();
+    let mut putter = manual(q.put(2));
+    assert!(w.poll(putter.as_mut()).is_pending());
     assert_eq!(q.get_nowait(), Ok(1));
-    assert_eq!(
-        (w1.wakes(), w2.wakes()),
-        (1, 0),
-        "the oldest putter's item went in"
-    );
-    drop(first); // admitted, never observed it: the item stays
-    assert_eq!(q.len(), 1);
-    assert_eq!(q.get_nowait(), Ok(2));
-    assert_eq!(w2.wakes(), 1);
-    drop(second); // admitted too
-    assert_eq!(q.get_nowait(), Ok(3));
-    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    assert_eq!(w.wakes(), 1);
+    q.shutdown(false);
+    assert_eq!(w.poll(putter.as_mut()), Poll::Ready(Err(QueueShutDown(2))));
+    assert_eq!(q.get_nowait(), Err(TryGetError::ShutDown));
 }
 
 #[test]

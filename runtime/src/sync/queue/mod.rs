@@ -131,8 +131,12 @@ macro_rules! queue_methods {
             /// Puts `item`, waiting while the queue is full. Putters are served in FIFO order.
             ///
             /// Fails with the item if the queue is (or becomes, while waiting) shut down.
-            /// Cancellation-safe: dropping the future before it resolves means the item was
-            /// not put (it is dropped with the future).
+            ///
+            /// Cancellation-safe: the item goes in only when the future resolves `Ok`. A
+            /// future dropped (or cancelled through a scope or a timeout) before then did not
+            /// put, even if room had been made for it: its item is dropped with it and never
+            /// delivered, so retrying a timed-out `put` does not duplicate the item. Room
+            /// made for it goes to the next waiting putter.
             pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
                 Put::new(&self.core, item).await.map_err(QueueShutDown)
             }

@@ -341,8 +341,9 @@ pub mod time {
 /// | (none) | [`mpsc::channel(cap)`](sync::mpsc::channel), [`mpsc::unbounded_channel()`](sync::mpsc::unbounded_channel) |
 ///
 /// Every primitive serves its waiters first come, first served, and is cancellation-safe:
-/// a waiting future that is dropped, even just after it was granted a lock, a permit or an
-/// item, passes the grant on. Nothing is lost.
+/// a waiting future that is dropped, even just after it was granted a lock, a permit, an
+/// item or room in a queue, passes the grant on. Nothing is lost, and a `put` or `send`
+/// dropped before it resolved did not put or send: retrying one never duplicates an item.
 ///
 /// ```
 /// use arbor::sync::{Mutex, Queue};

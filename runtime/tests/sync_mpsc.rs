@@ -174,20 +174,53 @@ fn a_recv_dropped_after_a_value_arrived_leaves_it_for_the_next_recv() {
 }
 
 #[test]
-fn a_send_dropped_while_waiting_did_not_send_and_one_admitted_did() {
+fn len_is_empty_and_try_recv_agree_with_a_value_kept_for_the_receiver() {
+    // A value that arrived for a dropped `recv` is the receiver's own: counted, and taken
+    // by `try_recv` (the single-consumer counterpart of the queue's promised item).
+    let (tx, mut rx) = mpsc::channel(2);
+    {
+        let mut recv = manual(rx.recv());
+        assert!(poll_noop(recv.as_mut()).is_pending());
+    }
+    tx.try_send(7).unwrap();
+    assert_eq!((rx.len(), rx.is_empty()), (1, false));
+    let mut got = Vec::new();
+    while !rx.is_empty() {
+        got.push(rx.try_recv().unwrap());
+        assert!(got.len() <= 1, "the idiom loops");
+    }
+    assert_eq!(got, [7]);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn a_send_dropped_while_waiting_or_after_it_was_granted_room_did_not_send() {
+    // A retry-on-timeout loop drops its `send` and sends the value again: the dropped send
+    // must not have sent, even if the receiver made room for it before it was dropped.
     let (tx, mut rx) = mpsc::channel(1);
     tx.try_send(0).unwrap();
-    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+    let (w1, w2, w3) = (
+        CountingWaker::new(),
+        CountingWaker::new(),
+        CountingWaker::new(),
+    );
     let mut first = manual(tx.send(1));
     let mut second = manual(tx.send(2));
+    let mut third = manual(tx.send(3));
     assert!(w1.poll(first.as_mut()).is_pending());
     assert!(w2.poll(second.as_mut()).is_pending());
+    assert!(w3.poll(third.as_mut()).is_pending());
     assert_eq!(rx.try_recv(), Ok(0));
-    assert_eq!(w1.wakes(), 1, "the first sender's value went in");
-    drop(first); // admitted, never observed: the value stays
-    drop(second); // still waiting: its value was never sent
-    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(w1.wakes(), 1, "the room went to the first sender");
+    assert_eq!((rx.len(), rx.is_empty()), (0, true));
+    drop(first); // granted room, never ran again: did not send
+    assert_eq!(w2.wakes(), 1, "the room moved on to the second sender");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "1 was never sent");
+    drop(third); // still waiting: did not send either
+    assert_eq!(w2.poll(second.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(w3.wakes(), 0);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `sync::{Queue, LifoQueue, PriorityQueue}`: many producers and consumers on every flavour
 //! (every item delivered once), `task_done`/`join`, Python 3.13 `shutdown`, cancellation
-//! safety, and a proptest of put/get sequences (waiting and `_nowait`, with cancellations
-//! and shutdowns) against a `VecDeque`/`Vec`/`BinaryHeap` model.
+//! safety of gets and puts (a put dropped after it was granted room did not put), views that
+//! agree with the `_nowait` calls, and a proptest of put/get sequences (waiting and
+//! `_nowait`, polled, cancelled and shut down in any order) against a
+//! `VecDeque`/`Vec`/`BinaryHeap` model.
 
 mod support;
 mod sync_support;
@@ -185,7 +187,7 @@ fn immediate_shutdown_voids_a_promised_item() {
     let mut getter = manual(q.get());
     assert!(w.poll(getter.as_mut()).is_pending());
     q.put_nowait(1).unwrap(); // promised to the getter, not yet taken
-    assert_eq!(q.len(), 1);
+    assert_eq!(q.len(), 0, "a promised item is not counted");
     q.shutdown(true);
     assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Err(QueueShutDown(()))));
 }
@@ -216,32 +218,134 @@ fn a_getter_dropped_after_an_item_was_promised_passes_it_on() {
 }
 
 #[test]
-fn a_putter_dropped_after_admission_leaves_its_item_in_the_queue() {
+fn len_is_empty_and_get_nowait_agree_while_an_item_is_promised() {
+    // A getter queued on an empty queue is promised the next item. Until it collects it,
+    // that item is not counted by `len`/`is_empty`, as `get_nowait` cannot take it.
+    let q = Queue::new(0);
+    let w = CountingWaker::new();
+    let mut getter = manual(q.get());
+    assert!(w.poll(getter.as_mut()).is_pending());
+    q.put_nowait(1).unwrap();
+    assert_eq!(w.wakes(), 1, "promised to the getter");
+    assert_eq!((q.len(), q.is_empty()), (0, true));
+    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    // CPython's `while not q.empty(): q.get_nowait()` ends at once, without a failure.
+    let mut drained = Vec::new();
+    while !q.is_empty() {
+        drained.push(q.get_nowait().unwrap());
+        assert!(drained.len() <= 1, "the idiom loops");
+    }
+    assert!(drained.is_empty());
+    // A second item is not promised to anyone: counted and takeable.
+    q.put_nowait(2).unwrap();
+    assert_eq!((q.len(), q.is_empty()), (1, false));
+    while !q.is_empty() {
+        drained.push(q.get_nowait().unwrap());
+        assert!(drained.len() <= 1, "the idiom loops");
+    }
+    // One item each; the promise is of an item, not of a particular one: the getter takes
+    // the head when it runs (as a woken asyncio getter does).
+    assert_eq!(drained, [1]);
+    assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Ok(2)));
+    assert!(q.is_empty());
+    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+}
+
+#[test]
+fn is_full_and_put_nowait_agree_while_an_item_is_promised() {
+    // A promised item still takes its room until its getter collects it: `is_full` says so
+    // and `put_nowait` fails, although `len` leaves the item out.
+    let q = Queue::new(1);
+    let w = CountingWaker::new();
+    let mut getter = manual(q.get());
+    assert!(w.poll(getter.as_mut()).is_pending());
+    q.put_nowait('a').unwrap();
+    assert_eq!(q.len(), 0);
+    assert!(q.is_full());
+    assert_eq!(q.put_nowait('b'), Err(TryPutError::Full('b')));
+    assert_eq!(w.poll(getter.as_mut()), Poll::Ready(Ok('a')));
+    assert!(!q.is_full());
+    assert_eq!(q.put_nowait('b'), Ok(()));
+    assert_eq!((q.len(), q.is_full()), (1, true));
+}
+
+/// The room a full queue makes goes to its oldest putter, whose item goes in only when that
+/// putter runs. Dropped before then (a timeout, a cancelled scope), it did not put: its item
+/// is never delivered, and the room goes to the next putter. The same for every kind.
+macro_rules! granted_putter_dropped_never_put {
+    ($queue:expr) => {{
+        let q = $queue;
+        q.put_nowait(1).unwrap();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut first = manual(q.put(2));
+        let mut second = manual(q.put(3));
+        assert!(w1.poll(first.as_mut()).is_pending());
+        assert!(w2.poll(second.as_mut()).is_pending());
+        assert_eq!(
+            q.put_nowait(4),
+            Err(TryPutError::Full(4)),
+            "no barging past putters"
+        );
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(
+            (w1.wakes(), w2.wakes()),
+            (1, 0),
+            "the room went to the oldest putter"
+        );
+        // The room is promised, the item not yet in: nothing to take, no room for others.
+        assert_eq!((q.len(), q.is_empty(), q.is_full()), (0, true, true));
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+        assert_eq!(q.put_nowait(5), Err(TryPutError::Full(5)));
+        drop(first); // granted room, dropped before it ran again: did not put
+        assert_eq!(w2.wakes(), 1, "the room moved on");
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty), "2 was never put");
+        assert_eq!(w2.poll(second.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!((q.len(), q.is_full()), (1, true));
+        assert_eq!(q.get_nowait(), Ok(3));
+        assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    }};
+}
+
+#[test]
+fn a_putter_granted_room_and_dropped_before_it_ran_never_put_its_item() {
+    granted_putter_dropped_never_put!(Queue::new(1));
+    granted_putter_dropped_never_put!(LifoQueue::new(1));
+    granted_putter_dropped_never_put!(PriorityQueue::new(1));
+}
+
+#[test]
+fn a_dropped_putter_granted_room_drops_its_item_once() {
+    let q = Queue::new(1);
+    q.put_nowait(Arc::new(0)).unwrap();
+    let item = Arc::new(1);
+    let mut putter = manual(q.put(item.clone()));
+    assert!(poll_noop(putter.as_mut()).is_pending());
+    drop(q.get_nowait().unwrap()); // room for the putter
+    assert_eq!(Arc::strong_count(&item), 2, "held by the granted putter");
+    drop(putter);
+    assert_eq!(
+        Arc::strong_count(&item),
+        1,
+        "dropped with the putter, not queued"
+    );
+    assert!(!q.is_full(), "the room came back");
+    q.put_nowait(Arc::new(2)).unwrap();
+}
+
+#[test]
+fn a_putter_granted_room_before_a_shutdown_fails_when_it_runs() {
+    // Room was made, then the queue shut down before the putter ran: puts fail from the
+    // shutdown on, so it gets its item back (asyncio's woken putter raises too).
     let q = Queue::new(1);
     q.put_nowait(1).unwrap();
-    let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-    let mut first = manual(q.put(2));
-    let mut second = manual(q.put(3));
-    assert!(w1.poll(first.as_mut()).is_pending());
-    assert!(w2.poll(second.as_mut()).is_pending());
-    assert_eq!(
-        q.put_nowait(4),
-        Err(TryPutError::Full(4)),
-        "no barging past putters"
-    );
+    let w = CountingWaker::new();
+    let mut putter = manual(q.put(2));
+    assert!(w.poll(putter.as_mut()).is_pending());
     assert_eq!(q.get_nowait(), Ok(1));
-    assert_eq!(
-        (w1.wakes(), w2.wakes()),
-        (1, 0),
-        "the oldest putter's item went in"
-    );
-    drop(first); // admitted, never observed it: the item stays
-    assert_eq!(q.len(), 1);
-    assert_eq!(q.get_nowait(), Ok(2));
-    assert_eq!(w2.wakes(), 1);
-    drop(second); // admitted too
-    assert_eq!(q.get_nowait(), Ok(3));
-    assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+    assert_eq!(w.wakes(), 1);
+    q.shutdown(false);
+    assert_eq!(w.poll(putter.as_mut()), Poll::Ready(Err(QueueShutDown(2))));
+    assert_eq!(q.get_nowait(), Err(TryGetError::ShutDown));
 }
 
 #[test]
@@ -294,13 +398,18 @@ fn items_dropped_by_shutdown_may_use_the_queue() {
 }
 
 mod model {
-    //! The proptest: a sequence of operations on a real queue and on a model. Waiting
-    //! futures are polled after every operation, so each behaves as if it ran at once.
+    //! The proptest: a sequence of operations on a real queue and on a model of the
+    //! documented protocol. A waiting future is granted (an item, or room) at once, but
+    //! collects only when it is polled, and sequences poll, cancel and shut down in any
+    //! order, so they reach states where items are promised to getters and room to putters.
+    //! After every operation the views must match the model: `len`/`is_empty` count what
+    //! `get_nowait` can take, `is_full` says whether `put_nowait` finds room, and every
+    //! granted future has been woken since it last ran.
 
     use super::*;
     use proptest::prelude::*;
     use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, VecDeque};
+    use std::collections::{BTreeMap, BinaryHeap, VecDeque};
     use std::future::Future;
     use std::pin::Pin;
 
@@ -308,12 +417,20 @@ mod model {
     enum Op {
         PutNowait(u8),
         GetNowait,
+        /// Start a `put` (polled once).
         Put(u8),
+        /// Start a `get` (polled once).
         Get,
+        /// Poll the n-th (mod count) pending future once.
+        Poll(usize),
+        /// Poll every pending future, oldest first, until none resolves.
+        PollAll,
         /// Drop the n-th (mod count) pending future.
         Cancel(usize),
         TaskDone,
         Shutdown(bool),
+        /// CPython's `while not q.empty(): q.get_nowait()`.
+        Drain,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -322,9 +439,12 @@ mod model {
             3 => Just(Op::GetNowait),
             3 => any::<u8>().prop_map(Op::Put),
             3 => Just(Op::Get),
-            1 => any::<usize>().prop_map(Op::Cancel),
+            3 => any::<usize>().prop_map(Op::Poll),
+            1 => Just(Op::PollAll),
+            2 => any::<usize>().prop_map(Op::Cancel),
             1 => Just(Op::TaskDone),
             1 => any::<bool>().prop_map(Op::Shutdown),
+            1 => Just(Op::Drain),
         ]
     }
 
@@ -337,6 +457,7 @@ mod model {
         fn task_done(&self);
         fn shutdown(&self, immediate: bool);
         fn len(&self) -> usize;
+        fn is_empty(&self) -> bool;
         fn is_full(&self) -> bool;
         fn join_ready(&self) -> bool;
     }
@@ -367,6 +488,9 @@ mod model {
                 }
                 fn len(&self) -> usize {
                     $t::len(self)
+                }
+                fn is_empty(&self) -> bool {
+                    $t::is_empty(self)
                 }
                 fn is_full(&self) -> bool {
                     $t::is_full(self)
@@ -423,18 +547,45 @@ mod model {
         Get(Result<u8, QueueShutDown>),
     }
 
+    /// What the model granted a waiting future.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Grant {
+        /// A getter: one item, the head of the store when it runs.
+        Item,
+        /// A putter: room for its item, which goes in when it runs.
+        Room,
+        /// The queue shut down while it waited.
+        ShutDown,
+    }
+
     struct Model {
         store: Store,
         maxsize: usize,
-        putters: VecDeque<(usize, u8)>,
+        /// Items promised to granted getters.
+        reserved: usize,
+        /// Room promised to granted putters.
+        room: usize,
+        /// Queued getters and putters, oldest first.
         getters: VecDeque<usize>,
+        putters: VecDeque<usize>,
+        /// Each waiting putter's item.
+        items: BTreeMap<usize, u8>,
+        /// Granted futures that have not collected.
+        grants: BTreeMap<usize, Grant>,
         unfinished: usize,
         shut_down: bool,
+        drained: bool,
     }
 
     impl Model {
+        /// What `get_nowait` can take.
+        fn takeable(&self) -> usize {
+            self.store.len() - self.reserved
+        }
+
+        /// Whether `put_nowait` finds no room.
         fn full(&self) -> bool {
-            self.maxsize > 0 && self.store.len() >= self.maxsize
+            self.maxsize > 0 && self.store.len() + self.room >= self.maxsize
         }
 
         fn admit(&mut self, v: u8) {
@@ -442,25 +593,152 @@ mod model {
             self.unfinished += 1;
         }
 
-        /// Items move to waiting getters, putters' items into free room.
-        fn settle(&mut self, resolved: &mut Vec<(usize, Outcome)>) {
+        /// Room goes to the oldest putter, unpromised items to the oldest getter.
+        fn balance(&mut self) {
             loop {
-                if let Some(&g) = self.getters.front() {
-                    if let Some(v) = self.store.pop() {
-                        self.getters.pop_front();
-                        resolved.push((g, Outcome::Get(Ok(v))));
+                if !self.full() {
+                    if let Some(p) = self.putters.pop_front() {
+                        self.grants.insert(p, Grant::Room);
+                        self.room += 1;
                         continue;
                     }
                 }
-                if !self.full() {
-                    if let Some((p, v)) = self.putters.pop_front() {
-                        self.admit(v);
-                        resolved.push((p, Outcome::Put(Ok(()))));
+                if self.takeable() > 0 {
+                    if let Some(g) = self.getters.pop_front() {
+                        self.grants.insert(g, Grant::Item);
+                        self.reserved += 1;
                         continue;
                     }
                 }
                 return;
             }
+        }
+
+        fn put_nowait(&mut self, v: u8) -> Result<(), TryPutError<u8>> {
+            if self.shut_down {
+                return Err(TryPutError::ShutDown(v));
+            }
+            if self.full() {
+                return Err(TryPutError::Full(v));
+            }
+            self.admit(v);
+            self.balance();
+            Ok(())
+        }
+
+        fn get_nowait(&mut self) -> Result<u8, TryGetError> {
+            if self.takeable() == 0 {
+                return Err(if self.shut_down {
+                    TryGetError::ShutDown
+                } else {
+                    TryGetError::Empty
+                });
+            }
+            let v = self.store.pop().expect("takeable");
+            self.balance();
+            Ok(v)
+        }
+
+        /// A put's first poll.
+        fn start_put(&mut self, id: usize, v: u8) -> Option<Outcome> {
+            if self.shut_down {
+                return Some(Outcome::Put(Err(QueueShutDown(v))));
+            }
+            if self.full() {
+                self.putters.push_back(id);
+                self.items.insert(id, v);
+                return None;
+            }
+            self.admit(v);
+            self.balance();
+            Some(Outcome::Put(Ok(())))
+        }
+
+        /// A get's first poll.
+        fn start_get(&mut self, id: usize) -> Option<Outcome> {
+            match self.get_nowait() {
+                Ok(v) => Some(Outcome::Get(Ok(v))),
+                Err(TryGetError::ShutDown) => Some(Outcome::Get(Err(QueueShutDown(())))),
+                Err(TryGetError::Empty) => {
+                    self.getters.push_back(id);
+                    None
+                }
+            }
+        }
+
+        /// A later poll: a granted future collects, a queued one keeps waiting.
+        fn poll(&mut self, id: usize) -> Option<Outcome> {
+            let out = match self.grants.remove(&id)? {
+                Grant::Item => match self.store.pop() {
+                    Some(v) => {
+                        self.reserved -= 1;
+                        Outcome::Get(Ok(v))
+                    }
+                    None => {
+                        assert!(self.drained);
+                        Outcome::Get(Err(QueueShutDown(())))
+                    }
+                },
+                Grant::Room => {
+                    self.room -= 1;
+                    let v = self.items.remove(&id).expect("a putter holds its item");
+                    if self.shut_down {
+                        Outcome::Put(Err(QueueShutDown(v)))
+                    } else {
+                        self.admit(v);
+                        Outcome::Put(Ok(()))
+                    }
+                }
+                Grant::ShutDown => match self.items.remove(&id) {
+                    Some(v) => Outcome::Put(Err(QueueShutDown(v))),
+                    None => Outcome::Get(Err(QueueShutDown(()))),
+                },
+            };
+            self.balance();
+            Some(out)
+        }
+
+        /// A future dropped: it leaves its line, and what it was granted moves on.
+        fn cancel(&mut self, id: usize) {
+            self.getters.retain(|&g| g != id);
+            self.putters.retain(|&p| p != id);
+            self.items.remove(&id);
+            match self.grants.remove(&id) {
+                Some(Grant::Item) if !self.drained => self.reserved -= 1,
+                Some(Grant::Room) => self.room -= 1,
+                _ => {}
+            }
+            self.balance();
+        }
+
+        fn shutdown(&mut self, immediate: bool) {
+            self.shut_down = true;
+            if immediate && !self.drained {
+                self.drained = true;
+                let n = self.store.len();
+                self.store.clear();
+                self.reserved = 0;
+                self.unfinished = self.unfinished.saturating_sub(n);
+            }
+            for id in self.putters.drain(..).chain(self.getters.drain(..)) {
+                self.grants.insert(id, Grant::ShutDown);
+            }
+        }
+    }
+
+    /// A pending future of the real queue, with its own waker.
+    struct Pending<'a> {
+        id: usize,
+        fut: Pin<Box<dyn Future<Output = Outcome> + 'a>>,
+        waker: CountingWaker,
+        /// `waker.wakes()` when it was last polled.
+        seen: usize,
+    }
+
+    impl Pending<'_> {
+        fn poll(&mut self) -> Poll<Outcome> {
+            self.seen = self.waker.wakes();
+            self.waker.poll(self.fut.as_mut())
         }
     }
 
@@ -468,64 +746,93 @@ mod model {
         let mut model = Model {
             store,
             maxsize,
-            putters: VecDeque::new(),
+            reserved: 0,
+            room: 0,
             getters: VecDeque::new(),
+            putters: VecDeque::new(),
+            items: BTreeMap::new(),
+            grants: BTreeMap::new(),
             unfinished: 0,
             shut_down: false,
+            drained: false,
         };
-        type Pending<'a> = (usize, Pin<Box<dyn Future<Output = Outcome> + 'a>>);
         let mut pending: Vec<Pending<'_>> = Vec::new();
         let mut next_id = 0;
         for op in ops {
-            let mut want: Vec<(usize, Outcome)> = Vec::new();
             match op {
-                Op::PutNowait(v) => {
-                    let expect = if model.shut_down {
-                        Err(TryPutError::ShutDown(v))
-                    } else if model.full() {
-                        Err(TryPutError::Full(v))
-                    } else {
-                        model.admit(v);
-                        Ok(())
-                    };
-                    assert_eq!(real.put_nowait(v), expect);
-                }
-                Op::GetNowait => {
-                    let expect = match model.store.pop() {
-                        Some(v) => Ok(v),
-                        None if model.shut_down => Err(TryGetError::ShutDown),
-                        None => Err(TryGetError::Empty),
-                    };
-                    assert_eq!(real.get_nowait(), expect);
-                }
-                Op::Put(v) => {
+                Op::PutNowait(v) => assert_eq!(real.put_nowait(v), model.put_nowait(v)),
+                Op::GetNowait => assert_eq!(real.get_nowait(), model.get_nowait()),
+                Op::Put(_) | Op::Get => {
                     let id = next_id;
                     next_id += 1;
-                    if model.shut_down {
-                        want.push((id, Outcome::Put(Err(QueueShutDown(v)))));
-                    } else {
-                        model.putters.push_back((id, v));
+                    let (fut, want): (Pin<Box<dyn Future<Output = Outcome>>>, _) = match op {
+                        Op::Put(v) => {
+                            let fut = real.put(v);
+                            (
+                                Box::pin(async move { Outcome::Put(fut.await) }),
+                                model.start_put(id, v),
+                            )
+                        }
+                        _ => {
+                            let fut = real.get();
+                            (
+                                Box::pin(async move { Outcome::Get(fut.await) }),
+                                model.start_get(id),
+                            )
+                        }
+                    };
+                    let mut p = Pending {
+                        id,
+                        fut,
+                        waker: CountingWaker::new(),
+                        seen: 0,
+                    };
+                    match p.poll() {
+                        Poll::Ready(out) => assert_eq!(Some(out), want, "future {id}"),
+                        Poll::Pending => {
+                            assert_eq!(want, None, "future {id}");
+                            pending.push(p);
+                        }
                     }
-                    let fut = real.put(v);
-                    pending.push((id, Box::pin(async move { Outcome::Put(fut.await) })));
                 }
-                Op::Get => {
-                    let id = next_id;
-                    next_id += 1;
-                    if model.shut_down && model.store.len() == 0 {
-                        want.push((id, Outcome::Get(Err(QueueShutDown(())))));
-                    } else {
-                        model.getters.push_back(id);
+                Op::Poll(n) => {
+                    if !pending.is_empty() {
+                        let i = n % pending.len();
+                        let id = pending[i].id;
+                        let want = model.poll(id);
+                        match pending[i].poll() {
+                            Poll::Ready(out) => {
+                                assert_eq!(Some(out), want, "future {id}");
+                                pending.remove(i);
+                            }
+                            Poll::Pending => assert_eq!(want, None, "future {id}"),
+                        }
                     }
-                    let fut = real.get();
-                    pending.push((id, Box::pin(async move { Outcome::Get(fut.await) })));
                 }
+                Op::PollAll => loop {
+                    let before = pending.len();
+                    pending.retain_mut(|p| {
+                        let want = model.poll(p.id);
+                        match p.poll() {
+                            Poll::Ready(out) => {
+                                assert_eq!(Some(out), want, "future {}", p.id);
+                                false
+                            }
+                            Poll::Pending => {
+                                assert_eq!(want, None, "future {}", p.id);
+                                true
+                            }
+                        }
+                    });
+                    if pending.len() == before {
+                        break;
+                    }
+                },
                 Op::Cancel(n) => {
                     if !pending.is_empty() {
-                        let (id, fut) = pending.remove(n % pending.len());
-                        drop(fut);
-                        model.putters.retain(|&(p, _)| p != id);
-                        model.getters.retain(|&g| g != id);
+                        let p = pending.remove(n % pending.len());
+                        model.cancel(p.id);
+                        drop(p);
                     }
                 }
                 Op::TaskDone => {
@@ -535,46 +842,35 @@ mod model {
                     }
                 }
                 Op::Shutdown(immediate) => {
-                    model.shut_down = true;
-                    if immediate {
-                        let n = model.store.len();
-                        model.store.clear();
-                        model.unfinished = model.unfinished.saturating_sub(n);
-                    }
-                    for (p, v) in model.putters.drain(..) {
-                        want.push((p, Outcome::Put(Err(QueueShutDown(v)))));
-                    }
+                    model.shutdown(immediate);
                     real.shutdown(immediate);
                 }
-            }
-            model.settle(&mut want);
-            if model.shut_down && model.store.len() == 0 {
-                for g in model.getters.drain(..) {
-                    want.push((g, Outcome::Get(Err(QueueShutDown(())))));
-                }
-            }
-            // Poll every pending future (oldest first) until none makes progress (one that
-            // resolves may have granted an older one); collect what resolved.
-            let mut got = Vec::new();
-            loop {
-                let before = got.len();
-                pending.retain_mut(|(id, fut)| match poll_noop(fut.as_mut()) {
-                    Poll::Ready(out) => {
-                        got.push((*id, out));
-                        false
+                Op::Drain => {
+                    let mut taken = 0;
+                    while !real.is_empty() {
+                        assert_eq!(
+                            real.get_nowait().map_err(|_| ()),
+                            model.get_nowait().map_err(|_| ())
+                        );
+                        taken += 1;
+                        assert!(taken <= 256, "the drain idiom does not end");
                     }
-                    Poll::Pending => true,
-                });
-                if got.len() == before {
-                    break;
+                    assert_eq!(model.takeable(), 0);
                 }
             }
-            want.sort_by_key(|(id, _)| *id);
-            got.sort_by_key(|(id, _)| *id);
-            assert_eq!(got, want);
-            assert_eq!(real.len(), model.store.len());
-            assert_eq!(real.is_full(), model.full());
-            assert_eq!(real.join_ready(), model.unfinished == 0);
+            assert_eq!(real.len(), model.takeable(), "len");
+            assert_eq!(real.is_empty(), model.takeable() == 0, "is_empty");
+            assert_eq!(real.is_full(), model.full(), "is_full");
+            assert_eq!(real.join_ready(), model.unfinished == 0, "join");
+            for p in &pending {
+                if model.grants.contains_key(&p.id) {
+                    assert!(
+                        p.waker.wakes() > p.seen,
+                        "future {} granted, not woken",
+                        p.id
+                    );
+                }
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! `sync::Semaphore`: the permit bound holds under contention on every flavour, waiters are
-//! served in FIFO order (a large request is not starved), and dropped waiters give back
-//! what they were assigned.
+//! served in FIFO order (a large request is not starved), dropped waiters give back what
+//! they were assigned, and an `add_permits` that panics has changed nothing.
 
 mod support;
 mod sync_support;
@@ -171,4 +171,35 @@ fn too_many_permits_panics_with_a_clear_message() {
 fn adding_past_the_maximum_panics() {
     let sem = Semaphore::new(Semaphore::MAX_PERMITS);
     sem.add_permits(1);
+}
+
+#[test]
+fn an_overflowing_add_permits_panics_before_serving_a_waiter() {
+    // The overflow is checked before any permit moves: the queued waiter is neither granted
+    // nor left granted-but-unwoken, and the semaphore works on afterwards.
+    let sem = Semaphore::new(0);
+    let w = CountingWaker::new();
+    let mut waiter = manual(sem.acquire());
+    assert!(w.poll(waiter.as_mut()).is_pending());
+    for n in [usize::MAX, Semaphore::MAX_PERMITS + 1] {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sem.add_permits(n)))
+            .expect_err("adding past the maximum panics");
+        let message = panic.downcast_ref::<String>().map_or("", String::as_str);
+        assert!(message.contains("too many were added"), "{message}");
+        assert_eq!(w.wakes(), 0, "nobody was served");
+        assert!(
+            w.poll(waiter.as_mut()).is_pending(),
+            "the waiter still waits, granted nothing"
+        );
+        assert_eq!(sem.available_permits(), 0);
+    }
+    sem.add_permits(1);
+    assert_eq!(w.wakes(), 1, "a valid add serves the waiter and wakes it");
+    let permit = match w.poll(waiter.as_mut()) {
+        Poll::Ready(p) => p,
+        Poll::Pending => panic!("the waiter was served"),
+    };
+    assert!(sem.try_acquire().is_err());
+    drop(permit);
+    assert_eq!(sem.available_permits(), 1);
 }

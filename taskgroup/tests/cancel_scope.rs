@@ -1,6 +1,6 @@
 //! `CancelScope`: cancelling, nesting (the outermost cancelled scope catches), shields
 //! (outer cancellation does not reach them; outer scopes wait for them), handles usable
-//! from any thread (Trio `test_run.py`).
+//! from any thread (Trio `test_run.py`); a `put` cancelled through its scope did not put.
 
 mod support;
 use arbor_taskgroup::{CancelHandle, CancelScope, Cancelled};
@@ -250,5 +250,41 @@ rt_test! {
         }));
         assert_eq!(res, Err::<(), _>(Cancelled));
         assert_eq!((inner.polls(), inner.drops()), (0, 1));
+    }
+}
+
+rt_test! {
+    /// A `put` cancelled through its scope after the queue made room for it, but before it
+    /// ran again, resolves to `Err(Cancelled)` and did not put: its item is never delivered
+    /// (a retry would duplicate it otherwise), and the room goes to the next putter.
+    fn a_put_cancelled_through_its_scope_did_not_put(rt: &Runtime) {
+        use arbor_runtime::sync::{Queue, TryGetError};
+        use std::future::{Future, poll_fn};
+        use std::pin::pin;
+        use std::task::Poll;
+
+        /// Polls `fut` once with this task's waker.
+        async fn poll_once<F: Future + ?Sized>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+            let mut fut = Some(fut);
+            poll_fn(|cx| Poll::Ready(fut.take().expect("polled once").poll(cx))).await
+        }
+
+        rt.block_on(async {
+            let q = Queue::new(1);
+            q.put_nowait(0).unwrap();
+            let scope = CancelScope::new();
+            let handle = scope.handle();
+            let mut put = pin!(scope.run(q.put(1)));
+            let mut next = pin!(q.put(2));
+            assert!(poll_once(put.as_mut()).await.is_pending());
+            assert!(poll_once(next.as_mut()).await.is_pending());
+            assert_eq!(q.get_nowait(), Ok(0)); // room for the scoped put
+            handle.cancel();
+            assert_eq!(poll_once(put.as_mut()).await, Poll::Ready(Err(Cancelled)));
+            assert_eq!(q.get_nowait(), Err(TryGetError::Empty), "1 was never put");
+            assert_eq!(poll_once(next.as_mut()).await, Poll::Ready(Ok(())));
+            assert_eq!(q.get_nowait(), Ok(2));
+            assert_eq!(q.get_nowait(), Err(TryGetError::Empty));
+        });
     }
 }

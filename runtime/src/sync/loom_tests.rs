@@ -1,7 +1,7 @@
 //! Loom models of the sync primitives' core protocols: the permit counter (acquire,
 //! release, a waiter dropped around its grant), the mutex hand-off, rwlock exclusion, event
 //! set/wait, condvar notify/wait, barrier release, oneshot send/recv/drop, mpsc bounded
-//! send/recv/close and queue put/get.
+//! send/recv/close and queue put/get (getters and putters dropped around their grants).
 //!
 //! Futures are driven with [`block_on`] (which parks the loom thread until its waker fires,
 //! so a lost wake-up is a deadlock loom reports), or polled by hand with a no-op waker where
@@ -392,5 +392,28 @@ fn loom_queue_dropped_getter_passes_its_item_on() {
         drop(first);
         assert_eq!(second.join().unwrap(), 5);
         assert!(queue.is_empty());
+    });
+}
+
+#[test]
+fn loom_queue_granted_putter_dropped_passes_room_on_and_puts_nothing() {
+    // A full queue; putter `first` waits for room. A getter makes room while `first` is
+    // dropped: whether the room was granted to it or not, its item is never put, and the
+    // room reaches `second` (queued behind it, or arriving later), whose put completes (a
+    // lost wake-up would leave it parked).
+    bounded(|| {
+        let queue = Arc::new(Queue::new(1));
+        queue.put_nowait(0).unwrap();
+        let mut first = Box::pin(queue.put(1));
+        assert!(poll_once(&mut first).is_pending());
+        let q2 = queue.clone();
+        let second = thread::spawn(move || block_on(q2.put(2)).unwrap());
+        let q3 = queue.clone();
+        let getter = thread::spawn(move || block_on(q3.get()).unwrap());
+        drop(first);
+        assert_eq!(getter.join().unwrap(), 0);
+        second.join().unwrap();
+        assert_eq!(queue.get_nowait(), Ok(2), "1 was never put");
+        assert!(queue.is_empty() && !queue.is_full());
     });
 }

@@ -18,9 +18,10 @@
 //!   not barge past queued waiters (`try_lock`, `try_acquire`, `put_nowait`... fail while
 //!   others wait). A lock released with waiters queued is handed to the oldest one.
 //! - **Cancellation safety**: Rust cancels a future by dropping it. A waiter dropped at any
-//!   point, even after it was granted a permit, a lock, a notification or an item but before
-//!   it observed it, passes the grant on (to the next waiter, or back to the primitive).
-//!   Nothing is lost.
+//!   point, even after it was granted a permit, a lock, a notification, an item or room in a
+//!   queue but before it observed it, passes the grant on (to the next waiter, or back to the
+//!   primitive). Nothing is lost. A `put` or `send` hands its item over only in the poll that
+//!   resolves it: one dropped before did not put or send, and its item is never delivered.
 //! - **No user code under a lock**: wakers are woken, and items and old wakers dropped, after
 //!   the primitive's internal lock is released.
 //! - **Cooperative**: each wait spends one unit of the task's [budget](crate::coop), so a

@@ -11,9 +11,10 @@
 //!   lock) and waiting senders get their values back in a [`SendError`].
 //!
 //! Fairness and cancellation are the queue's: senders waiting for room are served in FIFO
-//! order, a `send` future dropped while it waits has not sent (its value is dropped with
-//! it), and a `recv` future dropped after an item was promised to it leaves the promise
-//! with the [`Receiver`], so the next `recv` gets that item.
+//! order, a `send` future dropped before it resolved has not sent (its value is dropped with
+//! it, even if room had been made for it: the room goes to the next sender), and a `recv`
+//! future dropped after an item was promised to it leaves the promise with the
+//! [`Receiver`], so the next `recv` gets that item.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::queue::core::{Core, Fifo, Put, TryGet, TryPut};
@@ -200,8 +201,12 @@ impl<T> Sender<T> {
     /// in FIFO order.
     ///
     /// Fails with the value if the receiver is gone or closed (also while waiting).
-    /// Cancellation-safe: dropping the future before it resolves means the value was not
-    /// sent.
+    ///
+    /// Cancellation-safe: the value is sent only when the future resolves `Ok`. A future
+    /// dropped (or cancelled through a scope or a timeout) before then did not send, even if
+    /// room had been made for it: its value is dropped with it and never received, so
+    /// retrying a timed-out `send` does not duplicate the value. Room made for it goes to
+    /// the next waiting sender.
     ///
     /// ```
     /// arbor_runtime::run(async {
@@ -377,9 +382,10 @@ impl<T> Receiver<T> {
         self.chan.core.shutdown(false);
     }
 
-    /// The number of buffered values.
+    /// The number of buffered values: what [`try_recv`](Receiver::try_recv) can take now.
+    /// A value that arrived for a dropped `recv` future is counted: it is this receiver's.
     pub fn len(&self) -> usize {
-        self.chan.core.len()
+        self.chan.core.stored()
     }
 
     /// Whether no value is buffered.

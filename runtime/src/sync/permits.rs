@@ -141,11 +141,20 @@ impl Permits {
     /// Gives back `n` permits: to the queued waiters first, in order, then to the counter.
     ///
     /// # Panics
-    /// If the counter would exceed [`MAX_PERMITS`].
+    /// If the counter plus `n` would exceed [`MAX_PERMITS`], counted before any waiter is
+    /// served. The check comes before any change: a panicking release has granted nobody.
     #[track_caller]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
+        }
+        if n > MAX_PERMITS {
+            // Checked up front: with `QUEUED` set `available` is 0 (invariant 2), so this is
+            // the only way `assign` could overflow, and it would do so after granting (and
+            // before waking) the waiters. With `QUEUED` clear the fast path's
+            // `add_available` panics before its CAS, and `assign` with an empty list grants
+            // nobody before its CAS.
+            overflow();
         }
         let mut cur = self.state.load(Ordering::Relaxed);
         while cur & QUEUED == 0 {
@@ -169,6 +178,11 @@ impl Permits {
     /// With `waiters` locked: hands `n` permits to the queued waiters in order, and the rest
     /// (if nobody is left queued) back to `available`, clearing `QUEUED`. Also restores
     /// invariant 1 after a waiter left, so it runs even with `n == 0`.
+    ///
+    /// Never panics after granting a waiter: with a waiter queued, `QUEUED` is set and
+    /// `available` is 0, and callers pass `n <= MAX_PERMITS` (`release` checks it; a dropped
+    /// `Acquire` holds at most what it asked for), so the rest fits. Only with an empty list
+    /// can the final `add_available` panic, and then nothing was granted.
     fn assign(&self, mut n: usize, waiters: &mut WaitList<Need, ()>, wakers: &mut WakeList) {
         while n > 0 {
             let Some(need) = waiters.front_mut() else {
@@ -207,15 +221,24 @@ impl Permits {
 }
 
 /// `state` with `n` more available permits.
+///
+/// # Panics
+/// If that is more than [`MAX_PERMITS`]; `state` is not changed (the caller has not stored
+/// anything yet).
 #[track_caller]
 fn add_available(state: usize, n: usize) -> usize {
     let available = (state >> PERMIT_SHIFT)
         .checked_add(n)
         .filter(|&a| a <= MAX_PERMITS)
-        .unwrap_or_else(|| {
-            panic!("a semaphore holds at most {MAX_PERMITS} permits: too many were added")
-        });
+        .unwrap_or_else(|| overflow());
     available << PERMIT_SHIFT | (state & QUEUED)
+}
+
+/// The panic of a release that would take the counter past [`MAX_PERMITS`].
+#[cold]
+#[track_caller]
+fn overflow() -> ! {
+    panic!("a semaphore holds at most {MAX_PERMITS} permits: too many were added")
 }
 
 impl fmt::Debug for Permits {

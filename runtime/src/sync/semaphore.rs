@@ -205,7 +205,9 @@ impl Semaphore {
     /// are served first.
     ///
     /// # Panics
-    /// If the semaphore would hold more than [`Semaphore::MAX_PERMITS`].
+    /// If the available permits plus `n` would exceed [`Semaphore::MAX_PERMITS`] (counted
+    /// before queued waiters are served, so whether it panics does not depend on who
+    /// waits). It panics before changing anything: no waiter has been served.
     ///
     /// ```
     /// let sem = arbor_runtime::sync::Semaphore::new(0);

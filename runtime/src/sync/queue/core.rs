@@ -8,16 +8,20 @@
 //!
 //! 1. `reserved` = the number of getters granted [`GetGrant::Item`] that have not collected
 //!    yet, and (until an immediate shutdown drains the store) `reserved <= items.len()`.
-//!    An item is *unreserved* when `items.len() > reserved`.
+//!    An item is *unreserved* when `items.len() > reserved`. Only unreserved items are
+//!    counted by `len` (what `try_get` can take); promised ones still take room in the store.
 //! 2. Getters are queued only while no item is unreserved: a newcomer never takes an item a
 //!    queued getter was promised.
-//! 3. Putters are queued only while the store is full (`maxsize > 0` and
-//!    `items.len() >= maxsize`), and each queued putter holds its item in its wait-list entry:
-//!    a newcomer never puts ahead of a queued putter.
+//! 3. `room` = the number of putters granted [`PutGrant::Room`] that have not collected yet.
+//!    The store is *full* when `maxsize > 0` and `items.len() + room >= maxsize`, and never
+//!    holds more: `items.len() + room <= maxsize` (bounded queues).
+//! 4. Putters are queued only while the store is full, and every putter, queued or granted,
+//!    holds its item in its wait-list entry: a newcomer never puts ahead of a waiting putter,
+//!    and an item enters the store only in the poll that resolves its put.
 //!
-//! [`State::balance`] restores 2 and 3 after any change: while there is room it admits the
-//! oldest putter's item (granting the putter); while an item is unreserved it grants the
-//! oldest getter a reservation.
+//! [`State::balance`] restores 2 and 4 after any change: while the store is not full it
+//! grants the oldest putter room; while an item is unreserved it grants the oldest getter a
+//! reservation.
 //!
 //! # Protocol
 //!
@@ -25,16 +29,24 @@
 //!   fail if shut down, else queue. A granted getter pops an item when it runs (the head at
 //!   that moment: the oldest for FIFO, the smallest for a priority queue, as in asyncio, where
 //!   a woken getter takes whatever is first when it runs).
-//! - **put**: fail if shut down; add the item if there is room (then `balance`: a getter may
-//!   be waiting); else queue with the item.
+//! - **put**: fail if shut down; add the item if the store is not full (then `balance`: a
+//!   getter may be waiting); else queue with the item. A putter granted room, when it runs,
+//!   gives the room back and adds its item (then `balance`), or fails with its item if the
+//!   queue shut down since (puts fail from the shutdown on, as in asyncio, whose woken putter
+//!   calls `put_nowait`). So a put that resolved `Ok` put its item, and one dropped before it
+//!   resolved did not.
 //! - **cancellation**: a queued getter or putter that is dropped just leaves (a putter's item
 //!   is dropped with it: it was never put). A granted getter that is dropped gives its
-//!   reservation back and `balance` hands it to the next getter; a granted putter's item is
-//!   already in the store. So no item is lost and no wake-up is swallowed.
+//!   reservation back and `balance` hands it to the next getter; a granted putter that is
+//!   dropped gives its room back and `balance` hands it to the next putter, and its item is
+//!   dropped with it, never put (a caller that retries a timed-out `put` sends it once). So
+//!   no item is lost, none is delivered by a put that did not resolve, and no wake-up is
+//!   swallowed.
 //! - **task_done / join**: `unfinished` counts admitted items (when the core tracks tasks);
 //!   `task_done` decrements it; at 0 every joiner is granted.
 //! - **shutdown(immediate)** (Python 3.13): puts fail from now on; queued putters are granted
-//!   [`PutGrant::ShutDown`] and get their item back; queued getters (who cannot be promised an
+//!   [`PutGrant::ShutDown`] and get their item back (putters granted room earlier get it back
+//!   when they run, see **put**); queued getters (who cannot be promised an
 //!   item, by invariant 2) are granted [`GetGrant::ShutDown`]. `immediate` also drains the
 //!   store (counting each item as done, waking joiners at 0) and voids the reservations:
 //!   granted getters then find the store empty and fail.
@@ -135,12 +147,13 @@ pub(crate) enum GetGrant {
     ShutDown,
 }
 
-/// What a granted putter was given.
+/// What a granted putter was given. Either way its item is still in its entry: it goes into
+/// the store only when the putter runs (invariant 4).
 #[derive(Debug)]
 pub(crate) enum PutGrant {
-    /// Its item is in the store.
-    Admitted,
-    /// The queue shut down while it waited; its item is still in its entry.
+    /// Room in the store, counted in `room` until the putter collects it or is dropped.
+    Room,
+    /// The queue shut down while it waited.
     ShutDown,
 }
 
@@ -175,6 +188,8 @@ struct State<S: Store> {
     maxsize: usize,
     /// Items promised to granted getters (invariant 1).
     reserved: usize,
+    /// Room promised to granted putters, whose items are not in yet (invariant 3).
+    room: usize,
     /// Admitted items not yet marked done (only when `track_tasks`).
     unfinished: usize,
     /// Whether `unfinished` is kept (queues: yes; channels: no).
@@ -185,15 +200,17 @@ struct State<S: Store> {
     drained: bool,
     /// Tasks waiting in `get` (invariant 2).
     getters: WaitList<(), GetGrant>,
-    /// Tasks waiting in `put`, each with its item until admitted (invariant 3).
-    putters: WaitList<Option<S::Item>, PutGrant>,
+    /// Tasks waiting in `put`, each with its item until its put resolves (invariant 4).
+    putters: WaitList<S::Item, PutGrant>,
     /// Tasks waiting in `join` for `unfinished` to reach 0.
     joiners: WaitList<(), ()>,
 }
 
 impl<S: Store> State<S> {
+    /// No room for another item: the store's items and the room promised to putters fill
+    /// `maxsize` (invariant 3).
     fn is_full(&self) -> bool {
-        self.maxsize > 0 && self.items.len() >= self.maxsize
+        self.maxsize > 0 && self.items.len() + self.room >= self.maxsize
     }
 
     fn admit(&mut self, item: S::Item) {
@@ -203,28 +220,29 @@ impl<S: Store> State<S> {
         }
     }
 
+    /// The number of items nobody was promised (invariant 1).
+    fn unreserved(&self) -> usize {
+        debug_assert!(self.reserved <= self.items.len(), "invariant 1");
+        self.items.len() - self.reserved
+    }
+
     /// Takes an item nobody was promised.
     fn take_unreserved(&mut self) -> Option<S::Item> {
-        if self.items.len() > self.reserved {
+        if self.unreserved() > 0 {
             self.items.pop()
         } else {
             None
         }
     }
 
-    /// Restores invariants 2 and 3; see the module documentation.
+    /// Restores invariants 2 and 4; see the module documentation.
     fn balance(&mut self, wakers: &mut WakeList) {
         loop {
-            if !self.is_full() {
-                if let Some(slot) = self.putters.front_mut() {
-                    let item = slot.take().expect("a queued putter holds its item");
-                    self.putters.grant_front(PutGrant::Admitted, wakers);
-                    self.admit(item);
-                    continue;
-                }
+            if !self.is_full() && self.putters.grant_front(PutGrant::Room, wakers) {
+                self.room += 1;
+                continue;
             }
-            if self.items.len() > self.reserved && self.getters.grant_front(GetGrant::Item, wakers)
-            {
+            if self.unreserved() > 0 && self.getters.grant_front(GetGrant::Item, wakers) {
                 self.reserved += 1;
                 continue;
             }
@@ -241,6 +259,7 @@ impl<S: Store> Core<S> {
                 items: S::default(),
                 maxsize,
                 reserved: 0,
+                room: 0,
                 unfinished: 0,
                 track_tasks,
                 shut_down: false,
@@ -252,7 +271,16 @@ impl<S: Store> Core<S> {
         }
     }
 
+    /// The items a [`try_get`](Core::try_get) can take now: the unreserved ones. An item
+    /// promised to a queued getter is left out, so that `len`, `is_empty` and `get_nowait`
+    /// agree (CPython's `while not q.empty(): q.get_nowait()` must not fail).
     pub(crate) fn len(&self) -> usize {
+        lock(&self.state).unreserved()
+    }
+
+    /// Every item in the store, promised or not. For a channel, whose one getter is its
+    /// receiver: a promise is the receiver's own, and `try_recv` takes the item back.
+    pub(crate) fn stored(&self) -> usize {
         lock(&self.state).items.len()
     }
 
@@ -369,7 +397,8 @@ impl<S: Store> Core<S> {
     }
 
     /// Polls a put. `item` is the item until it is queued (then it lives in the putter's
-    /// entry); `key` is the putter's place in line.
+    /// entry); `key` is the putter's place in line. The item enters the store only in the
+    /// poll that returns `Ready(Ok(()))` (invariant 4).
     pub(crate) fn poll_put(
         &self,
         item: &mut Option<S::Item>,
@@ -379,17 +408,17 @@ impl<S: Store> Core<S> {
         let coop = ready!(coop::poll_proceed(cx));
         let mut wakers = WakeList::new();
         let mut state = lock(&self.state);
+        let mut old_waker = None;
         let out = match key {
             None => {
                 let value = item.take().expect("Put polled after completion");
                 if state.shut_down {
                     Err(value)
                 } else if state.is_full() {
-                    *key = Some(state.putters.push_back(Some(value), cx.waker()));
+                    *key = Some(state.putters.push_back(value, cx.waker()));
                     return Poll::Pending;
                 } else {
                     state.admit(value);
-                    state.balance(&mut wakers);
                     Ok(())
                 }
             }
@@ -401,25 +430,44 @@ impl<S: Store> Core<S> {
             }
             Some(_) => {
                 let removed = state.putters.remove(key.take().expect("matched Some"));
-                drop(state);
-                drop(removed.waker);
-                coop.made_progress();
-                return Poll::Ready(match removed.grant {
-                    Some(PutGrant::Admitted) => Ok(()),
-                    _ => Err(removed.data.expect("a refused putter keeps its item")),
-                });
+                old_waker = removed.waker;
+                match removed.grant {
+                    Some(PutGrant::Room) => {
+                        // The item takes the room promised to it (invariant 3 still holds),
+                        // unless puts fail by now.
+                        state.room -= 1;
+                        if state.shut_down {
+                            Err(removed.data)
+                        } else {
+                            state.admit(removed.data);
+                            Ok(())
+                        }
+                    }
+                    Some(PutGrant::ShutDown) | None => Err(removed.data),
+                }
             }
         };
+        state.balance(&mut wakers);
         drop(state);
+        drop(old_waker);
         wakers.wake_all();
         coop.made_progress();
         Poll::Ready(out)
     }
 
-    /// A putter leaves; an item it still held is dropped (outside the lock).
+    /// A putter leaves without having put: room it was granted goes to the next putter, and
+    /// its item is dropped (outside the lock).
     pub(crate) fn cancel_put(&self, key: WaitKey) {
-        let removed = lock(&self.state).putters.remove(key);
+        let mut wakers = WakeList::new();
+        let mut state = lock(&self.state);
+        let removed = state.putters.remove(key);
+        if matches!(removed.grant, Some(PutGrant::Room)) {
+            state.room -= 1;
+            state.balance(&mut wakers);
+        }
+        drop(state);
         drop(removed);
+        wakers.wake_all();
     }
 
     /// Marks one admitted item as processed.
@@ -503,10 +551,12 @@ impl<S: Store> fmt::Debug for Core<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = lock(&self.state);
         f.debug_struct("Queue")
-            .field("len", &state.items.len())
+            .field("len", &state.unreserved())
+            .field("promised", &state.reserved)
             .field("maxsize", &state.maxsize)
             .field("getters", &state.getters.len())
             .field("putters", &state.putters.len())
+            .field("room_promised", &state.room)
             .field("shut_down", &state.shut_down)
             .finish()
     }

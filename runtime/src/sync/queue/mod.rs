@@ -131,8 +131,12 @@ macro_rules! queue_methods {
             /// Puts `item`, waiting while the queue is full. Putters are served in FIFO order.
             ///
             /// Fails with the item if the queue is (or becomes, while waiting) shut down.
-            /// Cancellation-safe: dropping the future before it resolves means the item was
-            /// not put (it is dropped with the future).
+            ///
+            /// Cancellation-safe: the item goes in only when the future resolves `Ok`. A
+            /// future dropped (or cancelled through a scope or a timeout) before then did not
+            /// put, even if room had been made for it: its item is dropped with it and never
+            /// delivered, so retrying a timed-out `put` does not duplicate the item. Room
+            /// made for it goes to the next waiting putter.
             pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
                 Put::new(&self.core, item).await.map_err(QueueShutDown)
             }
@@ -185,17 +189,27 @@ macro_rules! queue_methods {
                 self.core.is_shut_down()
             }
 
-            /// The number of items in the queue (asyncio's `qsize()`).
+            /// The number of items [`get_nowait`](Self::get_nowait) can take now (asyncio's
+            /// `qsize()`).
+            ///
+            /// An item already promised to a waiting [`get`](Self::get) (it was put while
+            /// that getter waited, and the getter has not run since) is not counted: it is no
+            /// longer up for grabs. So `len`, `is_empty` and `get_nowait` always agree, and
+            /// `while !q.is_empty() { q.get_nowait().unwrap(); }` never fails.
             pub fn len(&self) -> usize {
                 self.core.len()
             }
 
-            /// Whether the queue holds no item.
+            /// Whether [`get_nowait`](Self::get_nowait) would find no item (`len() == 0`).
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
 
-            /// Whether the queue holds `maxsize` items (never, if unbounded).
+            /// Whether [`put_nowait`](Self::put_nowait) would find no room (never, if
+            /// unbounded).
+            ///
+            /// An item promised to a waiting getter takes its room until that getter
+            /// collects it, so the queue can be full while `len() < maxsize()`.
             pub fn is_full(&self) -> bool {
                 self.core.is_full()
             }

@@ -10,7 +10,7 @@
 //! | `scheduler` | the multi-thread (work-stealing) and current-thread schedulers |
 //! | [`blocking`] | the blocking pool behind [`to_thread`] and [`task::spawn_blocking`] |
 //! | [`runtime`] | [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder), [`Handle`](runtime::Handle) |
-//! | [`cancel`] | the cancel-state tree that cancel scopes and task groups use |
+//! | [`cancel`] | cancellation: the cancel tree, shields, the scope poll protocol, deadline timers |
 //! | [`sync`] | async locks, events, semaphores, barriers, queues and channels |
 //! | `io` | the IO reactor (epoll on Linux, `polling` elsewhere): registrations, readiness, wake-ups |
 //! | [`net`] | TCP, UDP and Unix sockets on the reactor |

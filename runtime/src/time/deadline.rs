@@ -190,7 +190,9 @@ impl DeadlineTimer {
 fn drop_entry(driver: Option<&Arc<Driver>>, entry: &Arc<TimerEntry>) {
     if entry.mark_dropped() {
         if let Some(driver) = driver {
-            let _ = driver.time.submit(entry.clone(), 0);
+            if driver.time.submit_removal(entry.clone()) {
+                driver.unpark();
+            }
         }
     }
     entry.clear_notify();

@@ -153,9 +153,10 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(timer) = self.timer.take() {
-            if timer.entry.mark_dropped() {
-                // The driver removes it from the wheel; no need to wake anyone for that.
-                let _ = timer.driver.time.submit(timer.entry, 0);
+            // The driver removes it from the wheel; it is woken only if the queue is
+            // backlogged (see `time/driver.rs`, "Bounding the queue").
+            if timer.entry.mark_dropped() && timer.driver.time.submit_removal(timer.entry) {
+                timer.driver.unpark();
             }
         }
     }

@@ -7,7 +7,9 @@
 //!   IO readiness. Other idle workers park on their own parkers (see `park.rs`).
 //! - A busy worker turns the driver without waiting every [`MAINTENANCE_INTERVAL`] ticks,
 //!   so timers and IO make progress while every worker is busy.
-//! - The current-thread scheduler turns it whenever it runs out of tasks.
+//! - The current-thread scheduler turns it whenever it runs out of tasks, and without
+//!   waiting every [`MAINTENANCE_INTERVAL`] polls (also while only its `block_on` future
+//!   keeps waking itself).
 //!
 //! A wake aimed at the thread in the poller interrupts it with [`Driver::unpark`]
 //! (`Poller::notify`), so a wake from any thread reaches it; `park.rs` has the protocol.
@@ -19,8 +21,10 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-/// A busy worker turns the driver (without waiting) every this many scheduler ticks, so
-/// timers and IO are serviced while no worker parks. Prime, like the other intervals.
+/// A busy worker turns the driver (without waiting) every this many scheduler ticks, and
+/// the current-thread scheduler every this many polls (tasks and its `block_on` future), so
+/// timers and IO are serviced while no thread parks. Prime, like the other intervals; the
+/// same as tokio's `event_interval`.
 pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
 
 pub(crate) struct Driver {

@@ -21,8 +21,9 @@
 //!    last value written.
 //! 3. Applying a *later* deadline is one CAS on the entry (`TimerEntry::reset`): the entry
 //!    stays in its wheel slot and the driver re-inserts it when that slot fires. An *earlier*
-//!    one reads the clock: already passed, the entry is marked fired and this thread expires
-//!    the node itself; otherwise the entry is queued for the driver (which is unparked if it
+//!    one (or one in the same tick) reads the clock: already passed (the deadline instant
+//!    at or before now, whatever the ticks say), the entry is marked fired and this thread
+//!    expires the node itself; otherwise the entry is queued for the driver (which is unparked if it
 //!    sleeps past it).
 //! 4. `arm` publishes `driver` and then runs `sync`; a reschedule writes the node and then
 //!    reads `driver`. A `SeqCst` fence on each side sits between the write and the read, so
@@ -40,7 +41,7 @@ use crate::context;
 use crate::driver::Driver;
 use crate::time::Instant;
 use crate::time::entry::{NEVER, Notify, TimerEntry};
-use crate::time::instant::NO_INSTANT;
+use crate::time::instant::{NO_INSTANT, encode};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, OnceLock};
@@ -165,12 +166,15 @@ impl DeadlineTimer {
             // The node has expired: moving the deadline changes nothing any more.
             return;
         }
-        if tick >= entry.deadline() {
-            // Later (or the same): one CAS, no timer operation until the old slot fires.
+        if tick > entry.deadline() {
+            // Later: one CAS, no timer operation until the old slot fires.
             let _ = entry.reset(tick, false);
             return;
         }
-        let passed = tick <= time.now_tick(driver.clock.now());
+        // Earlier, or the same tick. Passed is decided on the instants, not their ticks
+        // (which round the deadline up and now down): a deadline earlier in the current
+        // tick has passed, and fires now even if its tick is the one the entry holds.
+        let passed = raw != NO_INSTANT && raw <= encode(Some(driver.clock.now()));
         let reset = entry.reset(tick, passed);
         if time.after_reset(entry, reset, tick) {
             driver.unpark();
@@ -185,7 +189,9 @@ impl DeadlineTimer {
 fn drop_entry(driver: Option<&Arc<Driver>>, entry: &Arc<TimerEntry>) {
     if entry.mark_dropped() {
         if let Some(driver) = driver {
-            let _ = driver.time.submit(entry.clone(), 0);
+            if driver.time.submit_removal(entry.clone()) {
+                driver.unpark();
+            }
         }
     }
     entry.clear_notify();

@@ -197,6 +197,14 @@ impl Handle {
         self.inner.driver().io.poll_count()
     }
 
+    /// How many timer entries wait on the time driver's submission queue right now (timers
+    /// registered, moved or dropped that the driver has not taken in yet): a test hook, to
+    /// check that dropped timers are reclaimed promptly. Not a stable API.
+    #[doc(hidden)]
+    pub fn num_queued_timers(&self) -> usize {
+        self.inner.driver().time.num_queued()
+    }
+
     /// How many worker threads are parked right now (always 0 on a current-thread
     /// runtime): a test hook, to start a scheduling test from a known state. Not a stable
     /// API.

@@ -4,9 +4,23 @@
 //! a second thread calling `block_on` at the same time polls its own future and waits for
 //! the core to come back. Wakes from other threads go through the lock-free [`Inject`]
 //! queue and unpark the core's parker; wakes on the driving thread push to the local queue.
+//!
+//! ## The run loop and fairness
+//! The driving thread polls the `block_on` future when it was woken, then runs queued tasks.
+//! It counts polls (of tasks and of the `block_on` future alike) and services the driver
+//! (timers and IO, without waiting) once [`MAINTENANCE_INTERVAL`] polls have gone by
+//! without it, so a busy queue, and a `block_on` future that keeps waking itself with no
+//! task queued (`while !done { yield_now().await }`), cannot starve the timer or socket
+//! that would end the loop. Out of tasks and not woken, it parks, which turns the driver
+//! too.
+//!
+//! Virtual time: a paused clock jumps to the next timer when every task is idle (see
+//! `Context::park`). A `block_on` future that spins through a whole interval while no task
+//! runs counts as idle as well: nothing but a timer can change what it waits for, so the
+//! clock jumps then too (Trio's autojump would wait forever).
 
 use crate::blocking;
-use crate::driver::Driver;
+use crate::driver::{Driver, MAINTENANCE_INTERVAL};
 use crate::park::{Parker, Unparker};
 use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
@@ -21,9 +35,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
-
-/// Tasks run between two checks of the `block_on` future.
-const EVENT_INTERVAL: usize = 61;
 
 /// The local queue yields to the injector every this many ticks.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
@@ -223,29 +234,43 @@ impl Context {
         // `woken` is a flag beside the parker's own synchronisation: Release on set and
         // Acquire on read order the waker's writes before the next poll of the future.
         shared.woken.store(true, Ordering::Release);
+        // Polls since the driver was last serviced, and how many of them were task polls
+        // (none: only the `block_on` future has been spinning). See the module header.
+        let mut polls = 0;
+        let mut task_polls = 0;
         loop {
             if shared.woken.swap(false, Ordering::AcqRel) {
                 let _budget = coop::budget_guard();
                 if let Poll::Ready(out) = future.as_mut().poll(&mut task_cx) {
                     return out;
                 }
+                polls += 1;
             }
-            let mut ran_all = true;
-            for _ in 0..EVENT_INTERVAL {
+            let mut out_of_tasks = false;
+            while polls < MAINTENANCE_INTERVAL {
                 match self.next_task() {
-                    Some(task) => task.run(),
+                    Some(task) => {
+                        task.run();
+                        polls += 1;
+                        task_polls += 1;
+                    }
                     None => {
-                        ran_all = false;
+                        out_of_tasks = true;
                         break;
                     }
                 }
             }
-            if ran_all {
-                // Busy: service timers and IO without waiting, so they are not starved.
-                shared.driver.maintain();
+            if !out_of_tasks {
+                // Busy, or spinning: service timers and IO without waiting.
+                self.maintain(task_polls == 0);
             } else if !shared.woken.load(Ordering::Acquire) {
                 self.park();
+            } else {
+                // Only the `block_on` future is ready: poll it again, still counting.
+                continue;
             }
+            polls = 0;
+            task_polls = 0;
         }
     }
 
@@ -261,6 +286,28 @@ impl Context {
         }
     }
 
+    /// An interval of polls went by: services timers and IO without waiting. `spinning`:
+    /// no task ran in it, only the `block_on` future kept waking itself; with nothing
+    /// queued after the turn either, a paused clock jumps to the next timer, as when idle.
+    fn maintain(&self, spinning: bool) {
+        let shared = &self.handle.shared;
+        let Some(mut driver) = shared.driver.try_lock() else {
+            // Another thread holds the driver (`advance`); it fires what is due.
+            return;
+        };
+        let woken = shared
+            .driver
+            .turn(&mut driver, Some(Duration::ZERO), || false);
+        if spinning
+            && woken == 0
+            && !self.has_queued_tasks()
+            && shared.driver.clock.is_paused()
+            && !self.handle.blocking.is_busy()
+        {
+            shared.driver.autojump(&mut driver);
+        }
+    }
+
     /// Out of tasks: services timers and IO, jumps a paused clock, or sleeps.
     fn park(&self) {
         let shared = &self.handle.shared;
@@ -268,7 +315,7 @@ impl Context {
         if let Some(mut driver) = shared.driver.try_lock() {
             let woken = shared
                 .driver
-                .turn(&mut driver, Some(std::time::Duration::ZERO), || false);
+                .turn(&mut driver, Some(Duration::ZERO), || false);
             if woken > 0 || self.has_work() {
                 return;
             }
@@ -297,11 +344,13 @@ impl Context {
     }
 
     fn has_work(&self) -> bool {
+        self.has_queued_tasks() || self.handle.shared.woken.load(Ordering::Acquire)
+    }
+
+    fn has_queued_tasks(&self) -> bool {
         let core = self.core.borrow();
         let core = core.as_ref().expect("core missing while driving");
-        !core.local.is_empty()
-            || !self.handle.shared.inject.is_empty()
-            || self.handle.shared.woken.load(Ordering::Acquire)
+        !core.local.is_empty() || !self.handle.shared.inject.is_empty()
     }
 }
 

@@ -16,6 +16,18 @@
 //! reads `next_wake`, and unparks the driver if its deadline is earlier. Both sides order
 //! their write before their read with a `SeqCst` fence, so at least one sees the other:
 //! either the waiter sees the entry in the queue, or the submitter sees the waiter.
+//!
+//! ## Bounding the queue (dropped timers are reclaimed promptly)
+//! A queued entry stays allocated until a driver turn drains it. A thread that registers
+//! and drops timers without turning the driver itself (the `block_on` thread of a
+//! multi-thread runtime, or a busy worker while another waits in the driver) would pile
+//! them up until the next turn, which on an idle runtime is the earliest deadline. So a
+//! submitter that finds [`QUEUE_BACKLOG`] entries or more on the queue also asks for an
+//! unpark of the driver (its answer says so), once: `drain_requested` is set by the
+//! submitter that asks (a swap, so one of many racing submitters does) and cleared by the
+//! next drain, which takes every entry pushed before it. A requester's unpark makes the
+//! thread in the driver (or the next one to wait there) return and drain, so the queue
+//! settles below the threshold without any timer coming due.
 
 use super::Instant;
 use super::entry::{Reset, TimerEntry};
@@ -29,6 +41,12 @@ use std::time::Duration;
 /// Milliseconds per wheel tick, as a `Duration`.
 const TICK: Duration = Duration::from_millis(1);
 
+/// Entries on the submission queue from which a submitter asks for a drain (see "Bounding
+/// the queue"). Bounds the memory held by timers dropped between driver turns to about
+/// this many entries (around 100 bytes each), at the cost of at most one wake-up of the
+/// driver per this many timer submissions, which an idle driver would do later anyway.
+pub(crate) const QUEUE_BACKLOG: usize = 1024;
+
 pub(crate) struct TimeDriver {
     /// Tick 0.
     origin: std::time::Instant,
@@ -39,6 +57,9 @@ pub(crate) struct TimeDriver {
     queue: Injector<Arc<TimerEntry>>,
     /// The tick the thread waiting in the poller wakes at; `0` when nobody waits.
     next_wake: AtomicU64,
+    /// A submitter found the queue backlogged and asked for an unpark; cleared by the next
+    /// drain (see "Bounding the queue").
+    drain_requested: AtomicBool,
     /// Set once at runtime shutdown.
     shutdown: AtomicBool,
 }
@@ -84,6 +105,7 @@ impl TimeDriver {
             origin_encoded,
             queue: Injector::new(),
             next_wake: AtomicU64::new(0),
+            drain_requested: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
         }
     }
@@ -120,12 +142,27 @@ impl TimeDriver {
     }
 
     /// Pushes `entry` (already marked `QUEUED`) for the driver. Returns `true` if the caller
-    /// must unpark the driver: a thread waits in it past `when`.
+    /// must unpark the driver: a thread waits in it past `when`, or the queue is backlogged.
     pub(crate) fn submit(&self, entry: Arc<TimerEntry>, when: u64) -> bool {
         self.queue.push(entry);
         // Orders the push before the read of `next_wake` (see the module header).
         fence(Ordering::SeqCst);
-        when < self.next_wake.load(Ordering::Relaxed)
+        when < self.next_wake.load(Ordering::Relaxed) || self.request_drain()
+    }
+
+    /// Pushes a dropped entry (marked `DROPPED | QUEUED`) for the driver to remove. Returns
+    /// `true` if the caller must unpark the driver: the queue is backlogged. Nobody needs
+    /// waking for the removal itself.
+    pub(crate) fn submit_removal(&self, entry: Arc<TimerEntry>) -> bool {
+        self.queue.push(entry);
+        self.request_drain()
+    }
+
+    /// Whether the caller is the one to ask for a drain of a backlogged queue (see
+    /// "Bounding the queue"). `queue.len()` is three loads of indexes this thread has just
+    /// written or that only the drain moves.
+    fn request_drain(&self) -> bool {
+        self.queue.len() >= QUEUE_BACKLOG && !self.drain_requested.swap(true, Ordering::AcqRel)
     }
 
     /// `reset`'s answer, acted on.
@@ -136,8 +173,19 @@ impl TimeDriver {
         }
     }
 
+    /// How many entries wait on the submission queue (a snapshot).
+    pub(crate) fn num_queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Moves queued entries into the wheel.
     pub(crate) fn drain_queue(&self, core: &mut TimeCore) {
+        // Before the first steal: a request made before this drain is answered by it, one
+        // made after it asks again (see "Bounding the queue"). Read first, so that a queue
+        // that never backlogs costs no write here.
+        if self.drain_requested.load(Ordering::Acquire) {
+            self.drain_requested.store(false, Ordering::Release);
+        }
         loop {
             match self.queue.steal() {
                 Steal::Success(entry) => {

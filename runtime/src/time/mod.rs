@@ -13,7 +13,9 @@
 //! - Moving a deadline later ([`Sleep::reset`]) is a CAS on the entry: the entry stays in
 //!   its old slot, and when that slot fires the driver re-inserts it at the new deadline.
 //!   Moving it earlier re-queues the entry.
-//! - Dropping a registered `Sleep` queues its entry for removal.
+//! - Dropping a registered `Sleep` queues its entry for removal. A submitter that finds
+//!   the queue backlogged wakes the driver to drain it, so dropped timers are reclaimed
+//!   promptly even when their thread never turns the driver (`driver.rs`).
 //!
 //! The per-timer protocol is in `entry.rs`; the hand-off with the thread waiting in the
 //! poller (so that a new, earlier timer wakes it) in `driver.rs`.

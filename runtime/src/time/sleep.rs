@@ -95,7 +95,8 @@ impl Sleep {
         };
         let time = &timer.driver.time;
         let when = time.deadline_tick(deadline);
-        let passed = when <= time.now_tick(timer.driver.clock.now());
+        // The instants, not their ticks: a deadline earlier in the current tick has passed.
+        let passed = deadline <= timer.driver.clock.now();
         let reset = timer.entry.reset(when, passed);
         if time.after_reset(&timer.entry, reset, when) {
             timer.driver.unpark();
@@ -105,11 +106,14 @@ impl Sleep {
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let driver = context::with_handle(|h| h.map(|h| h.driver().clone()))
             .unwrap_or_else(|| crate::runtime::panic_no_runtime("polling arbor::time::Sleep"));
-        let time = &driver.time;
-        let when = time.deadline_tick(self.deadline);
-        if when <= time.now_tick(driver.clock.now()) {
+        // The instants, not their ticks: a deadline rounds up to a tick and now rounds
+        // down, so a deadline earlier in the current tick is in a later tick than now.
+        if self.deadline <= driver.clock.now() {
             return Poll::Ready(());
         }
+        let time = &driver.time;
+        // After now, so after now's tick: the wheel cannot fire it before the deadline.
+        let when = time.deadline_tick(self.deadline);
         assert!(!time.is_shutdown(), "{SHUT_DOWN}");
         let entry = Arc::new(TimerEntry::new_queued(when, cx.waker().clone()));
         if time.submit(entry.clone(), when) {
@@ -149,9 +153,10 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(timer) = self.timer.take() {
-            if timer.entry.mark_dropped() {
-                // The driver removes it from the wheel; no need to wake anyone for that.
-                let _ = timer.driver.time.submit(timer.entry, 0);
+            // The driver removes it from the wheel; it is woken only if the queue is
+            // backlogged (see `time/driver.rs`, "Bounding the queue").
+            if timer.entry.mark_dropped() && timer.driver.time.submit_removal(timer.entry) {
+                timer.driver.unpark();
             }
         }
     }

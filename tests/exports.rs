@@ -9,7 +9,10 @@
 use std::collections::BTreeSet;
 
 #[path = "support/exports.rs"]
-#[allow(dead_code, reason = "the root collects its macros itself, so `check` goes unused")]
+#[allow(
+    dead_code,
+    reason = "the root collects its macros itself, so `check` goes unused"
+)]
 mod exports;
 
 use exports::declared;

@@ -144,6 +144,7 @@ thread_local! {
 }
 
 /// Makes `scope` the current lazy scope; returns the previous one.
+#[inline]
 pub(crate) fn replace_lazy_scope(scope: Option<NonNull<LazyScope>>) -> Option<NonNull<LazyScope>> {
     LAZY_SCOPE.with(|cell| cell.replace(scope))
 }

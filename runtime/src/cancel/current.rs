@@ -135,7 +135,7 @@ pub fn current_deadline() -> Option<Instant> {
         if let Some(d) = scope.deadline {
             earliest = Some(earliest.map_or(d, |e| e.min(d)));
         }
-        lazy = scope.outer;
+        lazy = scope.outer.get();
     }
     earliest
 }
@@ -144,13 +144,14 @@ pub fn current_deadline() -> Option<Instant> {
 /// `deadline`, and makes the node only if something inside asks for it (see the module
 /// header). Returns what `poll` returned and, if it is `Pending`, the scope's node: made
 /// now if nothing made it, attached where the scope is.
+#[inline]
 pub fn lazy_scope<T>(
     deadline: Option<Instant>,
     poll: impl FnOnce() -> Poll<T>,
 ) -> (Poll<T>, Option<Arc<CancelNode>>) {
     let scope = LazyScope {
         deadline,
-        outer: context::lazy_scope(),
+        outer: Cell::new(None),
         node: OnceCell::new(),
         restore: Cell::new(None),
     };
@@ -172,8 +173,9 @@ pub fn lazy_scope<T>(
 pub(crate) struct LazyScope {
     /// The deadline the node gets, and `current_deadline` reports meanwhile.
     deadline: Option<Instant>,
-    /// The lazy scope this one is inside, if its node was not made either.
-    outer: Option<NonNull<LazyScope>>,
+    /// The lazy scope this one is inside, if its node was not made either (set when it is
+    /// installed).
+    outer: Cell<Option<NonNull<LazyScope>>>,
     /// The node, once made.
     node: OnceCell<Arc<CancelNode>>,
     /// Set when this scope's node was made the current node: the current node to restore
@@ -201,7 +203,7 @@ impl LazyScope {
         if let Some(node) = self.node.get() {
             return node.clone();
         }
-        let parent = match self.outer {
+        let parent = match self.outer.get() {
             // SAFETY: an outer lazy scope is borrowed by an enclosing `lazy_scope` call for
             // longer than this one (the type's invariant).
             Some(outer) => Some(unsafe { outer.as_ref() }.materialize()),
@@ -230,13 +232,16 @@ struct LazyInstalled<'a> {
 }
 
 impl<'a> LazyInstalled<'a> {
+    #[inline]
     fn new(scope: &'a LazyScope) -> LazyInstalled<'a> {
         let prev_lazy = context::replace_lazy_scope(Some(NonNull::from(scope)));
+        scope.outer.set(prev_lazy);
         LazyInstalled { scope, prev_lazy }
     }
 }
 
 impl Drop for LazyInstalled<'_> {
+    #[inline]
     fn drop(&mut self) {
         context::replace_lazy_scope(self.prev_lazy);
         if let Some(prev) = self.scope.restore.take() {

@@ -168,7 +168,16 @@ impl ScopeState {
 
     /// The scope is done (its future completed, or it caught): its region ends and its waker
     /// is cleared. Idempotent; dropping the state does it too.
+    #[inline]
     pub fn finish(&mut self) {
+        // The common case (a scope that never waited, or finished already) costs two loads.
+        if self.shield.is_some() || self.registered.is_some() {
+            self.finish_slow();
+        }
+    }
+
+    #[cold]
+    fn finish_slow(&mut self) {
         self.shield = None;
         if self.registered.take().is_some() {
             if let Some(node) = &self.node {
@@ -179,6 +188,7 @@ impl ScopeState {
 }
 
 impl Drop for ScopeState {
+    #[inline]
     fn drop(&mut self) {
         self.finish();
     }
@@ -203,19 +213,12 @@ pin_project! {
 
 pin_project! {
     /// A future run inside a cancel scope: the wrapped future and the scope's state. Its
-    /// drop drops the wrapped future first, then ends the scope's region.
+    /// drop drops the wrapped future first, then ends the scope's region: fields drop in
+    /// declaration order, and `ScopeState`'s drop finishes the scope.
     pub struct InScope<F> {
         #[pin]
         slot: Slot<F>,
         state: ScopeState,
-    }
-
-    impl<F> PinnedDrop for InScope<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            this.slot.set(Slot::Gone);
-            this.state.finish();
-        }
     }
 }
 
@@ -242,6 +245,7 @@ impl<F: Future> InScope<F> {
 
     /// One poll by the protocol of the module header; `on_pending` is step 4's hook, given
     /// the scope's node.
+    #[inline]
     pub fn poll_scope(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -128,3 +128,71 @@ pub(crate) mod token {
         }
     }
 }
+
+/// A value set at most once and then read without a lock (`OnceLock`'s `get` and a racing
+/// `set`), published through an atomic pointer that comes from this module, so that loom
+/// sees the publication: protocol code that reads a lazily made value (`DeadlineTimer`'s
+/// driver and timer entry) uses it instead of `OnceLock`, which loom cannot model.
+pub(crate) struct SetOnce<T> {
+    /// Null, or a `Box::into_raw` pointer that this cell owns until it drops. Set once, by
+    /// the `AcqRel` compare-and-swap in `get_or_set`; read with `Acquire`, so a reader sees
+    /// the value fully made.
+    ptr: sync::atomic::AtomicPtr<T>,
+}
+
+impl<T> SetOnce<T> {
+    pub(crate) fn new() -> SetOnce<T> {
+        SetOnce {
+            ptr: sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The value, once set.
+    pub(crate) fn get(&self) -> Option<&T> {
+        let ptr = self.ptr.load(sync::atomic::Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_set`, is never
+        // replaced, and is freed only by `drop`, which needs `&mut self`: it lives as long
+        // as the borrow of `self`.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// Sets the value unless one is set already. Returns the value the cell holds (`value`,
+    /// or the one set first, `value` being dropped then) and whether it is `value`.
+    pub(crate) fn get_or_set(&self, value: T) -> (&T, bool) {
+        let new = Box::into_raw(Box::new(value));
+        match self.ptr.compare_exchange(
+            std::ptr::null_mut(),
+            new,
+            sync::atomic::Ordering::AcqRel,
+            sync::atomic::Ordering::Acquire,
+        ) {
+            // SAFETY: `new` is now owned by the cell and lives as long as it (see `get`).
+            Ok(_) => (unsafe { &*new }, true),
+            Err(current) => {
+                // SAFETY: `new` was not published: this call still owns it.
+                drop(unsafe { Box::from_raw(new) });
+                // SAFETY: as in `get`.
+                (unsafe { &*current }, false)
+            }
+        }
+    }
+}
+
+impl<T> Drop for SetOnce<T> {
+    fn drop(&mut self) {
+        let ptr = self
+            .ptr
+            .swap(std::ptr::null_mut(), sync::atomic::Ordering::Acquire);
+        if !ptr.is_null() {
+            // SAFETY: the cell owned the `Box::into_raw` pointer, and `&mut self` means no
+            // borrow from `get` is alive.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    }
+}
+
+// SAFETY: the cell hands out `&T` to any thread that shares it (so `T: Sync`) and drops
+// the `T` on whichever thread drops the cell (so `T: Send`); it is otherwise a pointer.
+unsafe impl<T: Send + Sync> Send for SetOnce<T> {}
+// SAFETY: as above; `get_or_set` moves a `T` in from any thread (`T: Send`).
+unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}

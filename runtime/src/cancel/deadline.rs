@@ -29,8 +29,9 @@
 //!    reads `driver`. A `SeqCst` fence on each side sits between the write and the read, so
 //!    at least one of them applies the new deadline. Racing `sync`s converge by step 2: an
 //!    apply is an `AcqRel` CAS on the entry, so a `sync` whose apply lands after another's
-//!    sees that one's deadline write when it reads the node again. The loom models at the
-//!    end of this file check steps 2-4 on a model of this state.
+//!    sees that one's deadline write when it reads the node again. `loom_tests.rs` checks
+//!    steps 2-5 on this code (its atomics, and the set-once `driver` and `entry`, come
+//!    through `crate::loom`), armed on a real driver.
 //! 5. `disarm` sets `disarmed`, then marks the entry dropped (queued for removal). A `sync`
 //!    that created the entry re-checks `disarmed` after publishing it (fences again), so no
 //!    entry outlives its timeout in the wheel; `TimerEntry::reset` leaves a dropped entry
@@ -39,21 +40,22 @@
 use super::CancelNode;
 use crate::context;
 use crate::driver::Driver;
+use crate::loom::SetOnce;
+use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
 use crate::time::Instant;
 use crate::time::entry::{NEVER, Notify, TimerEntry};
 use crate::time::instant::{NO_INSTANT, encode};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering, fence};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// The timer that enforces a cancel node's deadline (see the module header). Used by
 /// `arbor-timeouts`; not a user-facing API.
 pub struct DeadlineTimer {
     node: Arc<CancelNode>,
     /// Set once by `arm`.
-    driver: OnceLock<Arc<Driver>>,
+    driver: SetOnce<Arc<Driver>>,
     /// Created by the first `sync` that applies a finite deadline.
-    entry: OnceLock<Arc<TimerEntry>>,
+    entry: SetOnce<Arc<TimerEntry>>,
     /// Set once by `disarm`.
     disarmed: AtomicBool,
 }
@@ -63,8 +65,8 @@ impl DeadlineTimer {
     pub fn new(node: Arc<CancelNode>) -> DeadlineTimer {
         DeadlineTimer {
             node,
-            driver: OnceLock::new(),
-            entry: OnceLock::new(),
+            driver: SetOnce::new(),
+            entry: SetOnce::new(),
             disarmed: AtomicBool::new(false),
         }
     }
@@ -87,11 +89,16 @@ impl DeadlineTimer {
         }
         let driver = context::with_handle(|h| h.map(|h| h.driver().clone()))
             .unwrap_or_else(|| crate::runtime::panic_no_runtime("polling an arbor timeout"));
+        self.arm_on(driver);
+    }
+
+    /// [`arm`](Self::arm) on `driver` (the loom models arm a driver of their own).
+    pub(crate) fn arm_on(&self, driver: Arc<Driver>) {
         if driver.time.is_shutdown() {
             // Nothing fires any more; the runtime drops the task.
             return;
         }
-        let _ = self.driver.set(driver);
+        let _ = self.driver.get_or_set(driver);
         // Protocol step 4.
         fence(Ordering::SeqCst);
         self.sync();
@@ -146,11 +153,8 @@ impl DeadlineTimer {
             Some(entry) => entry,
             None if tick >= NEVER => return,
             None => {
-                let mut created = false;
-                let entry = self.entry.get_or_init(|| {
-                    created = true;
-                    Arc::new(TimerEntry::new_idle(Notify::Expire(self.node.clone())))
-                });
+                let made = Arc::new(TimerEntry::new_idle(Notify::Expire(self.node.clone())));
+                let (entry, created) = self.entry.get_or_set(made);
                 if created {
                     // Protocol step 5: a disarm that missed the entry is seen here.
                     fence(Ordering::SeqCst);
@@ -215,106 +219,9 @@ impl fmt::Debug for DeadlineTimer {
 }
 
 #[cfg(all(test, loom))]
-mod loom_model {
-    //! The protocol's steps 2-4 under loom, on a model of the state: the node's deadline
-    //! word, `driver` as a published flag, and the entry's tick, which an apply sets with an
-    //! `AcqRel` CAS loop as `TimerEntry::reset` does. `arm`, `reschedule` and `sync` follow
-    //! the code above step for step. The property: once every thread is done, an armed
-    //! timer's entry holds the node's last deadline (no deadline write is lost, racing
-    //! reschedules converge).
-    use loom::sync::Arc;
-    use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
-    use loom::thread;
-
-    #[derive(Default)]
-    struct Model {
-        deadline: AtomicU64,
-        armed: AtomicBool,
-        entry: AtomicU64,
-    }
-
-    impl Model {
-        fn arm(&self) {
-            self.armed.store(true, Ordering::Release);
-            fence(Ordering::SeqCst);
-            self.sync();
-        }
-
-        fn reschedule(&self, deadline: u64) {
-            self.deadline.store(deadline, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            self.sync();
-        }
-
-        fn sync(&self) {
-            if !self.armed.load(Ordering::Acquire) {
-                return;
-            }
-            loop {
-                let raw = self.deadline.load(Ordering::SeqCst);
-                let mut cur = self.entry.load(Ordering::Acquire);
-                while let Err(actual) =
-                    self.entry
-                        .compare_exchange_weak(cur, raw, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    cur = actual;
-                }
-                if self.deadline.load(Ordering::SeqCst) == raw {
-                    return;
-                }
-            }
-        }
-
-        fn check(&self) {
-            if self.armed.load(Ordering::Acquire) {
-                assert_eq!(
-                    self.entry.load(Ordering::Acquire),
-                    self.deadline.load(Ordering::Acquire),
-                    "the entry lost the last deadline"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn loom_deadline_reschedule_races_arm() {
-        loom::model(|| {
-            let m = Arc::new(Model::default());
-            let r = m.clone();
-            let th = thread::spawn(move || r.reschedule(7));
-            m.arm();
-            th.join().unwrap();
-            m.check();
-        });
-    }
-
-    #[test]
-    fn loom_deadline_two_reschedules_converge() {
-        loom::model(|| {
-            let m = Arc::new(Model::default());
-            m.arm();
-            let (a, b) = (m.clone(), m.clone());
-            let t1 = thread::spawn(move || a.reschedule(1));
-            let t2 = thread::spawn(move || b.reschedule(2));
-            t1.join().unwrap();
-            t2.join().unwrap();
-            m.check();
-        });
-    }
-
-    #[test]
-    fn loom_deadline_reschedules_race_arm() {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(3);
-        builder.check(|| {
-            let m = Arc::new(Model::default());
-            let (a, b) = (m.clone(), m.clone());
-            let t1 = thread::spawn(move || a.reschedule(1));
-            let t2 = thread::spawn(move || b.arm());
-            m.reschedule(2);
-            t1.join().unwrap();
-            t2.join().unwrap();
-            m.check();
-        });
+impl DeadlineTimer {
+    /// The timer's entry, once made (for the loom models in `loom_tests.rs`).
+    pub(super) fn entry(&self) -> Option<&Arc<TimerEntry>> {
+        self.entry.get()
     }
 }

@@ -6,15 +6,23 @@
 //!   early-shield defect of issue 12);
 //! - cancel racing the attach of a child (a spawn into a group): the child ends cancelled;
 //! - a deadline's expiry racing the scope's completion: `expired()` is final once seen,
-//!   and only then.
+//!   and only then;
+//! - the deadline timer (`deadline.rs`, the real `DeadlineTimer` on a real driver):
+//!   reschedules racing each other and the arming converge on the last deadline; the
+//!   driver firing the entry racing a reschedule and the scope's completion leaves no
+//!   entry alive and no expiry the scope did not see.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p arbor-runtime --release --lib loom`.
 
-use super::CancelNode;
+use super::{CancelNode, DeadlineTimer};
+use crate::driver::Driver;
+use crate::time::Instant;
+use crate::time::instant::encode;
 use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use loom::thread;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
+use std::time::Duration;
 
 /// A waker that records that it was woken.
 struct Flag(AtomicBool);
@@ -151,5 +159,86 @@ fn loom_expiry_races_the_scope_completing() {
             "expired() is true exactly when the scope saw it"
         );
         assert!(!before_join || after, "expired() went back to false");
+    });
+}
+
+/// A timer for a node whose deadline is `deadline`, and a driver of its own to arm it on.
+fn deadline_timer(deadline: Instant) -> (Arc<Driver>, Arc<CancelNode>, Arc<DeadlineTimer>) {
+    let driver = Driver::new(false, false).expect("a driver");
+    let node = CancelNode::new(None, false);
+    node.set_deadline(Some(deadline));
+    let timer = Arc::new(DeadlineTimer::new(node.clone()));
+    (driver, node, timer)
+}
+
+/// The wheel tick of `deadline` on `driver`.
+fn tick(driver: &Driver, deadline: Instant) -> u64 {
+    driver.time.encoded_deadline_tick(encode(Some(deadline)))
+}
+
+/// Deadlines an hour away: nothing passes while a model runs.
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(3600)
+}
+
+#[test]
+fn loom_deadline_reschedules_racing_the_arming_converge_on_the_last() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let base = far();
+        let (driver, node, timer) = deadline_timer(base);
+        let later = timer.clone();
+        let earlier = timer.clone();
+        let t1 = thread::spawn(move || later.reschedule(Some(base + Duration::from_secs(1))));
+        let t2 = thread::spawn(move || earlier.reschedule(Some(base - Duration::from_secs(1))));
+        timer.arm_on(driver.clone());
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let entry = timer.entry().expect("armed with a finite deadline");
+        assert_eq!(
+            entry.deadline(),
+            tick(&driver, node.deadline().unwrap()),
+            "the entry lost the last deadline written"
+        );
+    });
+}
+
+#[test]
+fn loom_deadline_firing_races_a_reschedule_and_the_completion() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let base = far();
+        let later = base + Duration::from_secs(1);
+        let (driver, node, timer) = deadline_timer(base);
+        timer.arm_on(driver.clone());
+        let entry = timer.entry().expect("armed").clone();
+        // The driver reaches the entry's slot at its deadline's tick.
+        let at = tick(&driver, base);
+        let fire = {
+            let entry = entry.clone();
+            thread::spawn(move || entry.fire(at))
+        };
+        let resched = {
+            let timer = timer.clone();
+            thread::spawn(move || timer.reschedule(Some(later)))
+        };
+        // The scope's future completes: it won, whatever the timer does.
+        timer.disarm();
+        let reinsert = fire.join().unwrap();
+        resched.join().unwrap();
+        assert!(
+            entry.is_dropped(),
+            "a disarmed timer's entry stays in the wheel"
+        );
+        assert!(!node.is_expired(), "an expiry the scope never saw counts");
+        if let Some(at) = reinsert {
+            assert_eq!(at, tick(&driver, later), "re-inserted at a stale deadline");
+        }
+        assert!(
+            !node.is_cancelled() || entry.is_fired(),
+            "the node expired without its entry firing"
+        );
     });
 }

@@ -26,8 +26,8 @@
 //! slot (earlier than the new deadline), moving earlier queues the entry.
 
 use crate::cancel::CancelNode;
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::time::wheel::Key;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
@@ -59,8 +59,9 @@ pub(crate) struct TimerEntry {
     /// driver (to take it); never held while notifying.
     waker: Mutex<Option<Notify>>,
     /// The entry's wheel key, or `NO_KEY`. Only the thread holding the driver reads or
-    /// writes it (an atomic only so that the entry is `Sync` without `unsafe`).
-    key: AtomicU64,
+    /// writes it (an atomic only so that the entry is `Sync` without `unsafe`; std's, as no
+    /// protocol races on it).
+    key: std::sync::atomic::AtomicU64,
 }
 
 /// What `reset` asks of the caller.
@@ -78,7 +79,7 @@ impl TimerEntry {
         TimerEntry {
             word: AtomicU64::new(when.min(NEVER) | QUEUED),
             waker: Mutex::new(Some(Notify::Task(waker))),
-            key: AtomicU64::new(NO_KEY),
+            key: std::sync::atomic::AtomicU64::new(NO_KEY),
         }
     }
 
@@ -88,7 +89,7 @@ impl TimerEntry {
         TimerEntry {
             word: AtomicU64::new(NEVER),
             waker: Mutex::new(Some(notify)),
-            key: AtomicU64::new(NO_KEY),
+            key: std::sync::atomic::AtomicU64::new(NO_KEY),
         }
     }
 
@@ -105,6 +106,12 @@ impl TimerEntry {
     pub(crate) fn clear_notify(&self) {
         let notify = self.lock_waker().take();
         drop(notify);
+    }
+
+    /// Whether the owner dropped the timer (`mark_dropped`).
+    #[cfg(all(test, loom))]
+    pub(crate) fn is_dropped(&self) -> bool {
+        self.word.load(Ordering::Acquire) & DROPPED != 0
     }
 
     /// Acquire: pairs with the driver's `AcqRel` CAS that set `FIRED`.

@@ -12,29 +12,19 @@ use arbor_runtime::{spawn, yield_now};
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::mpsc;
 use std::task::Poll;
 use std::time::Duration;
 
-/// How long a test may take before it counts as hung: generous, these take milliseconds.
-const WATCHDOG: Duration = Duration::from_secs(20);
-
-/// Runs `body` on a fresh runtime from `make`, on its own thread, and fails if it has not
-/// returned within [`WATCHDOG`] (the thread is left behind: it spins, it cannot be stopped).
+/// Runs `body` on a fresh runtime from `make` under the suite's watchdog
+/// ([`support::within`]).
 fn watchdog(what: &str, make: fn() -> Runtime, body: fn(&Runtime)) {
-    let (done, finished) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        body(&make());
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(WATCHDOG) {
-        // Disconnected: the body panicked; `join` passes the panic on.
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => thread.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-            "{what}: still running after {WATCHDOG:?}: the block_on future spinning on \
-             yield_now starves the timers or IO that would end it"
+    support::within(
+        &format!(
+            "{what}: the block_on future spinning on yield_now starves the timers or IO that \
+             would end it"
         ),
-    }
+        move || body(&make()),
+    );
 }
 
 /// Runs `body` on every flavour (current-thread, one worker, four workers) under the

@@ -5,29 +5,13 @@
 
 mod support;
 
-use arbor_runtime::runtime::{Builder, Runtime};
-use arbor_runtime::time::{self, Instant, Sleep, sleep, sleep_until};
+use support::{paused_mid_tick, poll_once};
+
+use arbor_runtime::time::{Instant, sleep, sleep_until};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// Polls `sleep` once with a waker that does nothing.
-fn poll_once(sleep: Sleep) -> Poll<()> {
-    pin!(sleep).poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A current-thread runtime whose paused clock stands half a tick past a whole tick (paused
-/// time starts on one), where a deadline a little in the past and now round to different
-/// ticks.
-fn paused_mid_tick() -> Runtime {
-    let rt = Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    rt.block_on(async { time::advance(Duration::from_micros(500)).await });
-    rt
-}
 
 #[test]
 fn a_deadline_within_the_current_tick_completes_at_the_first_poll() {

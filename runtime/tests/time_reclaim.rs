@@ -5,7 +5,11 @@
 //! driver's submission queue until the driver takes it in; these tests count that queue
 //! (`Handle::num_queued_timers`), which must drain without any timer coming due.
 
-use arbor_runtime::runtime::{Builder, Handle, Runtime};
+mod support;
+
+use support::{WATCHDOG, wait_for_timer_queue};
+
+use arbor_runtime::runtime::{Builder, Runtime};
 use arbor_runtime::spawn;
 use arbor_runtime::time::sleep;
 use std::future::Future;
@@ -21,31 +25,11 @@ const ROUNDS: usize = 20_000;
 /// holds a thousand or so, and only dropped timers are on it here).
 const SETTLED_BOUND: usize = 2048;
 
-/// How long the queue may take to settle: generous, it takes a wake-up.
-const PATIENCE: Duration = Duration::from_secs(20);
-
 fn multi_thread(workers: usize) -> Runtime {
     Builder::new_multi_thread()
         .worker_threads(workers)
         .build()
         .unwrap()
-}
-
-/// Waits (on this thread, which is no worker) until `settled` holds of the handle's queue
-/// length, failing with `what` after [`PATIENCE`].
-fn wait_for_queue(handle: &Handle, what: &str, settled: impl Fn(usize) -> bool) {
-    let start = std::time::Instant::now();
-    loop {
-        let queued = handle.num_queued_timers();
-        if settled(queued) {
-            return;
-        }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what}: {queued} timer entries still queued after {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Registers a timer far earlier than any the test makes (so none of them needs to wake the
@@ -63,7 +47,7 @@ fn idle_with_an_early_timer(rt: &Runtime, workers: usize) -> impl Future<Output 
     let handle = rt.handle();
     let start = std::time::Instant::now();
     while handle.num_parked_workers() < workers || handle.num_queued_timers() > 0 {
-        assert!(start.elapsed() < PATIENCE, "the workers did not go idle");
+        assert!(start.elapsed() < WATCHDOG, "the workers did not go idle");
         std::thread::sleep(Duration::from_millis(1));
     }
     anchor
@@ -84,7 +68,7 @@ fn dropped_sleeps_of_the_block_on_thread_are_reclaimed() {
         let rt = multi_thread(workers);
         let _anchor = idle_with_an_early_timer(&rt, workers);
         rt.block_on(async { make_and_drop_sleeps() });
-        wait_for_queue(rt.handle(), &format!("{workers} workers"), |queued| {
+        wait_for_timer_queue(rt.handle(), &format!("{workers} workers"), |queued| {
             queued <= SETTLED_BOUND
         });
     }
@@ -95,7 +79,7 @@ fn dropped_sleeps_of_a_worker_are_reclaimed_while_another_waits_in_the_driver() 
     let rt = multi_thread(4);
     let _anchor = idle_with_an_early_timer(&rt, 4);
     rt.block_on(async { spawn(async { make_and_drop_sleeps() }).await.unwrap() });
-    wait_for_queue(rt.handle(), "a busy worker", |queued| {
+    wait_for_timer_queue(rt.handle(), "a busy worker", |queued| {
         queued <= SETTLED_BOUND
     });
 }
@@ -115,9 +99,9 @@ fn sleeps_dropped_after_the_driver_took_them_in_are_reclaimed() {
             })
             .collect()
     });
-    wait_for_queue(rt.handle(), "registered", |queued| queued <= SETTLED_BOUND);
+    wait_for_timer_queue(rt.handle(), "registered", |queued| queued <= SETTLED_BOUND);
     drop(sleeps);
-    wait_for_queue(rt.handle(), "dropped", |queued| queued <= SETTLED_BOUND);
+    wait_for_timer_queue(rt.handle(), "dropped", |queued| queued <= SETTLED_BOUND);
 }
 
 #[test]

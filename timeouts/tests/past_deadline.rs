@@ -6,30 +6,14 @@
 
 mod support;
 
-use arbor_runtime::runtime::{Builder, Runtime};
-use arbor_runtime::time::{self, Instant};
+use support::{paused_mid_tick, poll_once};
+
+use arbor_runtime::time::Instant;
 use arbor_timeouts::{TimedOut, Timeout, timeout, timeout_at, wait_for};
 use std::future::{Future, pending};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-/// Polls `fut` once with a waker that does nothing.
-fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
-    pin!(fut).poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A current-thread runtime whose paused clock stands half a tick past a whole tick (paused
-/// time starts on one), where a deadline a little in the past and now round to different
-/// ticks.
-fn paused_mid_tick() -> Runtime {
-    let rt = Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    rt.block_on(async { time::advance(Duration::from_micros(500)).await });
-    rt
-}
 
 #[test]
 fn timeout_at_now_times_out_at_the_first_poll() {

@@ -4,7 +4,11 @@
 //! turn, which on an idle runtime is the earliest deadline (`Handle::num_queued_timers`
 //! counts that queue).
 
-use arbor_runtime::runtime::{Builder, Handle, Runtime};
+mod support;
+
+use support::{WATCHDOG, wait_for_timer_queue};
+
+use arbor_runtime::runtime::{Builder, Runtime};
 use arbor_runtime::time::sleep;
 use arbor_runtime::yield_now;
 use arbor_timeouts::timeout;
@@ -18,25 +22,6 @@ const ROUNDS: usize = 20_000;
 /// The most entries the queue may hold once it settled (the runtime drains it whenever it
 /// holds a thousand or so).
 const SETTLED_BOUND: usize = 2048;
-
-/// How long the queue may take to settle: generous, it takes a wake-up.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Waits (on this thread, which is no worker) until `settled` holds of the queue length.
-fn wait_for_queue(handle: &Handle, what: &str, settled: impl Fn(usize) -> bool) {
-    let start = std::time::Instant::now();
-    loop {
-        let queued = handle.num_queued_timers();
-        if settled(queued) {
-            return;
-        }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what}: {queued} timer entries still queued after {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 #[test]
 fn finished_timeouts_of_the_block_on_thread_are_reclaimed() {
@@ -53,10 +38,10 @@ fn finished_timeouts_of_the_block_on_thread_are_reclaimed() {
             let mut cx = Context::from_waker(Waker::noop());
             assert!(anchor.as_mut().poll(&mut cx).is_pending());
         });
-        wait_for_queue(rt.handle(), "anchor", |queued| queued == 0);
+        wait_for_timer_queue(rt.handle(), "anchor", |queued| queued == 0);
         let start = std::time::Instant::now();
         while rt.handle().num_parked_workers() < workers {
-            assert!(start.elapsed() < PATIENCE, "the workers did not go idle");
+            assert!(start.elapsed() < WATCHDOG, "the workers did not go idle");
             std::thread::sleep(Duration::from_millis(1));
         }
         rt.block_on(async {
@@ -66,7 +51,7 @@ fn finished_timeouts_of_the_block_on_thread_are_reclaimed() {
                     .unwrap();
             }
         });
-        wait_for_queue(rt.handle(), &format!("{workers} workers"), |queued| {
+        wait_for_timer_queue(rt.handle(), &format!("{workers} workers"), |queued| {
             queued <= SETTLED_BOUND
         });
     }

@@ -12,21 +12,7 @@ use arbor_taskgroup::{CancelScope, TaskGroup};
 use arbor_timeouts::{TimedOut, timeout};
 use std::future::{Future, pending};
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
-use support::{ms, virtual_time};
-
-/// Runs `f` on a thread and fails the test if it does not finish within 20 s of wall time
-/// (the runs below take none: they are on virtual time); a regression hangs, and this
-/// turns the hang into a failure.
-fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("hung: the enclosing timeout never fired")
-}
+use support::{ms, virtual_time, within};
 
 /// A group whose one child enters a shielded region at once and leaves it when `release`
 /// is set; its body waits forever. Returns the scope future (not yet polled) and the event
@@ -55,55 +41,47 @@ fn group_with_early_shield(
     (group, entered)
 }
 
-#[test]
-fn a_shield_left_before_the_deadline_does_not_blind_the_timeout() {
-    within_20s(|| {
-        virtual_time(async {
+/// The group is first polled inside `timeout(50 ms)`, so it is attached below the timeout
+/// while its child's early region is active; the region ends at `release_at`. Returns when
+/// the timeout resolved, on the virtual clock.
+fn timeout_around_an_early_shield(release_at: u64) -> std::time::Duration {
+    within("the enclosing timeout never fired", move || {
+        virtual_time(async move {
             let release = Arc::new(Event::new());
             let (group, entered) = group_with_early_shield(release.clone());
             // The child runs, and enters its shield, before the group's first poll.
             entered.wait().await;
             let start = Instant::now();
             let releaser = arbor_runtime::spawn(async move {
-                sleep(ms(20)).await;
+                sleep(ms(release_at)).await;
                 release.set();
             });
-            // The group is first polled inside the timeout, so it is attached below it
-            // while the region is active; the region ends at 20 ms, the deadline is 50 ms.
             assert_eq!(timeout(ms(50), group).await.map(|_| ()), Err(TimedOut));
-            assert_eq!(start.elapsed(), ms(50));
+            let elapsed = start.elapsed();
             releaser.await.unwrap();
             // The task's later scopes are not affected either.
             assert_eq!(timeout(ms(10), pending::<()>()).await, Err(TimedOut));
+            elapsed
         })
-    });
+    })
+}
+
+#[test]
+fn a_shield_left_before_the_deadline_does_not_blind_the_timeout() {
+    // The region ends at 20 ms: the deadline fires at 50 ms as usual.
+    assert_eq!(timeout_around_an_early_shield(20), ms(50));
 }
 
 #[test]
 fn a_timeout_waits_for_a_shield_entered_before_its_group_was_attached() {
-    within_20s(|| {
-        virtual_time(async {
-            let release = Arc::new(Event::new());
-            let (group, entered) = group_with_early_shield(release.clone());
-            entered.wait().await;
-            let start = Instant::now();
-            let releaser = arbor_runtime::spawn(async move {
-                sleep(ms(100)).await;
-                release.set();
-            });
-            // The deadline passes at 50 ms with the region active: the timeout waits for
-            // it (async cleanup), and drops the group once it ends at 100 ms.
-            assert_eq!(timeout(ms(50), group).await.map(|_| ()), Err(TimedOut));
-            assert_eq!(start.elapsed(), ms(100));
-            releaser.await.unwrap();
-            assert_eq!(timeout(ms(10), pending::<()>()).await, Err(TimedOut));
-        })
-    });
+    // The deadline passes at 50 ms with the region active: the timeout waits for it (async
+    // cleanup), and drops the group once it ends at 100 ms.
+    assert_eq!(timeout_around_an_early_shield(100), ms(100));
 }
 
 #[test]
 fn an_outer_cancel_scope_still_cancels_after_an_early_shield_ends() {
-    within_20s(|| {
+    within("the outer scope never caught its cancel", || {
         virtual_time(async {
             let release = Arc::new(Event::new());
             let (group, entered) = group_with_early_shield(release.clone());

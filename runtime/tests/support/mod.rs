@@ -142,3 +142,62 @@ pub fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
     fut.as_mut()
         .poll(&mut Context::from_waker(std::task::Waker::noop()))
 }
+
+/// How long a test under [`within`] may take before it counts as hung: generous, the tests
+/// that use it take milliseconds (most run on virtual time).
+pub const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `f` on a thread of its own and returns what it returns; fails naming `what` if it
+/// has not returned within [`WATCHDOG`] (the thread is left behind: a hang cannot be
+/// stopped), so a regression that hangs fails instead of stalling the suite. A panic in `f`
+/// passes through.
+pub fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let out = f();
+        let _ = done.send(());
+        out
+    });
+    match finished.recv_timeout(WATCHDOG) {
+        // Disconnected: `f` panicked; `join` passes the panic on.
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => thread.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after {WATCHDOG:?}")
+        }
+    }
+}
+
+/// A current-thread runtime whose paused clock stands half a tick past a whole tick (paused
+/// time starts on one), where a deadline a little in the past and now round to different
+/// ticks.
+pub fn paused_mid_tick() -> Runtime {
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        arbor_runtime::time::advance(std::time::Duration::from_micros(500)).await
+    });
+    rt
+}
+
+/// Waits (on this thread, which must be no worker) until `settled` holds of the number of
+/// timer entries queued for `handle`'s driver, failing with `what` after [`WATCHDOG`].
+pub fn wait_for_timer_queue(
+    handle: &arbor_runtime::runtime::Handle,
+    what: &str,
+    settled: impl Fn(usize) -> bool,
+) {
+    let start = std::time::Instant::now();
+    loop {
+        let queued = handle.num_queued_timers();
+        if settled(queued) {
+            return;
+        }
+        assert!(
+            start.elapsed() < WATCHDOG,
+            "{what}: {queued} timer entries still queued after {WATCHDOG:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}

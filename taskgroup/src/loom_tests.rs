@@ -1,7 +1,9 @@
 //! Loom models of the group completion protocol (`group/completion.rs`): the scope future
 //! waiting for its children, racing a child that fails (records its error, cancels the
 //! group, spawns a sibling, then is dropped) and a cancel from another thread (which drops
-//! a sleeping child); and a late spawn slipping in just before the group closes.
+//! a sleeping child); a late spawn slipping in just before the group closes; and the scope
+//! future's drop, which blocks its thread until every child's future is gone, racing the
+//! children finishing on other threads (and one of them spawning a sibling).
 //!
 //! Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p arbor-taskgroup --release --lib loom --target-dir target/loom`.
@@ -129,5 +131,47 @@ fn loom_a_spawn_that_slips_in_before_close_is_awaited() {
             "the group closed before the late sibling was done"
         );
         child.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_a_dropped_scope_waits_for_children_finishing_elsewhere() {
+    model(|| {
+        let completion = Arc::new(Completion::new());
+        assert!(completion.try_add());
+        assert!(completion.try_add());
+        let dropped = Arc::new(Mutex::new(0));
+        // Two children mid-poll on other workers when the scope is dropped: each drops its
+        // future when its poll returns; the first spawns a sibling first, if it still may.
+        let children: Vec<_> = (0..2)
+            .map(|i| {
+                let (completion, dropped) = (completion.clone(), dropped.clone());
+                thread::spawn(move || {
+                    if i == 0 && completion.try_add() {
+                        *dropped.lock().unwrap() += 1;
+                        completion.child_done();
+                    }
+                    *dropped.lock().unwrap() += 1;
+                    completion.child_done();
+                })
+            })
+            .collect();
+        // The scope future's drop: blocks until every child's future is gone.
+        completion.wait_closed_blocking();
+        let gone = *dropped.lock().unwrap();
+        assert!(
+            gone >= 2,
+            "the drop returned while a child's future was alive"
+        );
+        assert_eq!(completion.live(), 0);
+        assert!(
+            !completion.try_add(),
+            "a spawn after the drop returned is refused"
+        );
+        for child in children {
+            child.join().unwrap();
+        }
+        // A sibling counted before the close was awaited too: nothing was dropped after.
+        assert_eq!(*dropped.lock().unwrap(), gone);
     });
 }

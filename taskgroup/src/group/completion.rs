@@ -27,10 +27,10 @@
 
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::thread::{self, Thread};
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 
 /// The group is finished: no child may be added.
 const CLOSED: usize = 1;

@@ -109,6 +109,8 @@ mod serve;
 pub use as_completed::{AsCompleted, as_completed};
 pub use gather::{Gather, TryGather, gather, try_gather};
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod stream;
 
 /// What the macros expand to; not a public API.

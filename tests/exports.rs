@@ -9,10 +9,6 @@
 use std::collections::BTreeSet;
 
 #[path = "support/exports.rs"]
-#[allow(
-    dead_code,
-    reason = "the root collects its macros itself, so `check` goes unused"
-)]
 mod exports;
 
 use exports::declared;
@@ -29,6 +25,8 @@ use arbor::{main as _, test as _};
 // absolute-deadline forms of fail_after / move_on_after.
 use arbor::{AsCompleted, Gather, SpawnError, TryGather, fail_at, move_on_at};
 // The modules.
+#[cfg(feature = "http")]
+use arbor::http::{Executor, Timer, hyper};
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
@@ -46,6 +44,9 @@ use arbor::time::{
     Instant, Interval, MissedTickBehavior, Sleep, advance, current_deadline, interval, interval_at,
     pause, resume,
 };
+
+/// What `arbor::http` exports (feature `http`; the module is declared either way).
+const HTTP: &[&str] = &["Executor", "Timer", "hyper"];
 
 /// What the root exports: functions, types, attribute macros, modules and `name!` macros.
 const ROOT: &[&str] = &[
@@ -68,6 +69,7 @@ const ROOT: &[&str] = &[
     "fail_at",
     "gather",
     "gather!",
+    "http",
     "main",
     "move_on_after",
     "move_on_at",
@@ -119,5 +121,15 @@ fn the_root_exports_exactly_the_documented_names() {
     assert!(
         extra.is_empty() && missing.is_empty(),
         "arbor's root exports changed: not listed here {extra:?}; listed but gone {missing:?}"
+    );
+}
+
+#[test]
+fn the_http_module_exports_exactly_the_listed_names() {
+    exports::check(
+        env!("CARGO_MANIFEST_DIR"),
+        "arbor::http",
+        &["src/http.rs"],
+        HTTP,
     );
 }

@@ -20,7 +20,9 @@
 //! Streams ([`TcpStream`], [`UnixStream`]) have inherent async `read`, `read_exact`,
 //! `write`, `write_all`, `flush` and `shutdown`, implement `futures_io::{AsyncRead,
 //! AsyncWrite}`, and split into halves that move into different tasks
-//! ([`TcpStream::into_split`]).
+//! ([`TcpStream::into_split`]). With the `http` feature, the streams and their owned
+//! halves also implement `hyper::rt::{Read, Write}` (reads go straight into hyper's
+//! uninitialised buffers).
 //!
 //! A socket belongs to the runtime it was created in: its readiness comes from that
 //! runtime's reactor. Once that runtime shuts down, its operations fail.
@@ -51,6 +53,8 @@
 //! ```
 
 mod addr;
+#[cfg(feature = "http")]
+mod hyper_io;
 mod socket;
 mod split;
 pub(crate) mod stream_io;

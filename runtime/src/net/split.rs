@@ -13,7 +13,8 @@ macro_rules! split_types {
         #[doc = concat!("The owned read half of a [`", stringify!($stream), "`], from [`",
             stringify!($stream), "::into_split`]; it can move into another task.")]
         ///
-        /// It has the stream's reading methods and implements `futures_io::AsyncRead`.
+        /// It has the stream's reading methods and implements `futures_io::AsyncRead` (and,
+        /// with the `http` feature, `hyper::rt::Read`).
         #[derive(Debug)]
         pub struct OwnedReadHalf {
             inner: Arc<$stream>,
@@ -22,7 +23,8 @@ macro_rules! split_types {
         #[doc = concat!("The owned write half of a [`", stringify!($stream), "`], from [`",
             stringify!($stream), "::into_split`]; it can move into another task.")]
         ///
-        /// It has the stream's writing methods and implements `futures_io::AsyncWrite`.
+        /// It has the stream's writing methods and implements `futures_io::AsyncWrite` (and,
+        /// with the `http` feature, `hyper::rt::Write`).
         /// Dropping it shuts the write direction down (the peer reads end-of-file), unless
         /// it was [`reunite`](OwnedWriteHalf::reunite)d.
         #[derive(Debug)]
@@ -176,6 +178,10 @@ macro_rules! split_types {
 
         $crate::net::stream_io::read_methods!([] OwnedReadHalf);
         $crate::net::stream_io::write_methods!([] OwnedWriteHalf);
+        #[cfg(feature = "http")]
+        $crate::net::hyper_io::hyper_read!(OwnedReadHalf);
+        #[cfg(feature = "http")]
+        $crate::net::hyper_io::hyper_write!(OwnedWriteHalf);
         $crate::net::stream_io::read_methods!(['a] ReadHalf<'a>);
         $crate::net::stream_io::write_methods!(['a] WriteHalf<'a>);
     };

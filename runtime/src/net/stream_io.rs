@@ -1,7 +1,16 @@
 //! The methods every byte stream shares (TCP and Unix streams and their split halves):
 //! inherent `read`, `read_exact`, `peek`-free reading, `write`, `write_all`, `flush`,
 //! `shutdown`, and the `futures_io::{AsyncRead, AsyncWrite}` impls, written once over
-//! [`PollStream`] and stamped onto each type by [`read_methods!`] and [`write_methods!`].
+//! [`PollStream`] and stamped onto each type by [`read_methods!`] and [`write_methods!`]
+//! (and, with the `http` feature, hyper's IO traits, by `hyper_io`'s macros).
+//!
+//! # One read path, into uninitialised memory
+//!
+//! Every read, whatever its caller, is one [`PollStream::poll_read_priv`] into a
+//! `&mut [MaybeUninit<u8>]`: hyper hands out uninitialised buffers and reads straight into
+//! them, with no zeroing; `&mut [u8]` callers go through [`poll_read`], which views their
+//! initialised buffer as uninitialised. That is sound because a read writes only the bytes
+//! the kernel received, never uninitialised ones ([`PollStream`]'s contract).
 //!
 //! # Empty reads
 //!
@@ -14,15 +23,27 @@
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::task::{Context, Poll};
 
 /// What a stream type provides to the shared methods. Reads and writes wait in the
 /// direction's *owner* slot: callers guarantee one reader and one writer at a time, which
 /// `&mut self` receivers and the split halves do.
-pub(crate) trait PollStream {
-    /// One read. Every reading method (inherent, `AsyncRead`, the split halves) comes here,
-    /// so this is where an empty `buf` returns `Ok(0)` at once (see "Empty reads" above).
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+///
+/// # Safety
+/// [`poll_read_priv`](PollStream::poll_read_priv) writes into its buffer only bytes it
+/// initialises (what the kernel received), never uninitialised ones, and when it returns
+/// `Ready(Ok(n))`, `n <= buf.len()` and the first `n` bytes of `buf` are initialised.
+/// [`poll_read`] and hyper's `Read` impls rely on both.
+pub(crate) unsafe trait PollStream {
+    /// One read. Every reading method (inherent, `AsyncRead`, hyper's `Read`, the split
+    /// halves) comes here, so this is where an empty `buf` returns `Ok(0)` at once (see
+    /// "Empty reads" above).
+    fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>>;
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     fn poll_write_vectored_priv(
         &self,
@@ -33,8 +54,32 @@ pub(crate) trait PollStream {
     fn shutdown_write(&self) -> io::Result<()>;
 }
 
+/// One read into an initialised buffer (the inherent methods and `AsyncRead`).
+pub(crate) fn poll_read<S: PollStream + ?Sized>(
+    s: &S,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    // SAFETY: `MaybeUninit<u8>` has `u8`'s size and alignment, and the view lives only for
+    // this call. The read writes nothing uninitialised into it (`PollStream`'s contract), so
+    // every byte of `buf` is still initialised when the borrow ends.
+    let uninit = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [MaybeUninit<u8>]) };
+    s.poll_read_priv(cx, uninit)
+}
+
+/// One `recv` into uninitialised memory: the plain read of both stream types (TCP's when
+/// `TCP_INQ` is off). rustix's `recv` takes `MaybeUninit` buffers safely and reports how
+/// many bytes it initialised.
+pub(crate) fn recv_uninit(
+    fd: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
+) -> io::Result<usize> {
+    let ((init, _rest), _len) = rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())?;
+    Ok(init.len())
+}
+
 pub(crate) async fn read<S: PollStream + ?Sized>(s: &S, buf: &mut [u8]) -> io::Result<usize> {
-    poll_fn(|cx| s.poll_read_priv(cx, buf)).await
+    poll_fn(|cx| poll_read(s, cx, buf)).await
 }
 
 pub(crate) async fn read_exact<S: PollStream + ?Sized>(
@@ -42,7 +87,7 @@ pub(crate) async fn read_exact<S: PollStream + ?Sized>(
     mut buf: &mut [u8],
 ) -> io::Result<()> {
     while !buf.is_empty() {
-        let n = poll_fn(|cx| s.poll_read_priv(cx, buf)).await?;
+        let n = poll_fn(|cx| poll_read(s, cx, buf)).await?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -102,8 +147,7 @@ macro_rules! read_methods {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                use $crate::net::stream_io::PollStream;
-                self.stream().poll_read_priv(cx, buf)
+                $crate::net::stream_io::poll_read(self.stream(), cx, buf)
             }
         }
     };
@@ -183,25 +227,31 @@ macro_rules! write_methods {
 }
 
 /// [`PollStream`] for a stream type wrapping `PollEvented<$std>` in a field `io`, whose
-/// `&$std` implements `Read` and `Write`. With `read: $read`, reads call
-/// `$read(&self, cx, buf)` instead of `Read::read` (TCP's `TCP_INQ` reads).
+/// `&$std` implements `Write` and `AsFd`. Reads are one `recv` into uninitialised memory
+/// ([`recv_uninit`]); with `read: $read`, they call `$read(&self, cx, buf)` instead (TCP's
+/// `TCP_INQ` reads), which must keep [`PollStream`]'s contract.
 macro_rules! poll_stream_impl {
     ($ty:ty) => {
         $crate::net::stream_io::poll_stream_impl!($ty, read: |this: &$ty,
                                                              cx: &mut std::task::Context<'_>,
-                                                             buf: &mut [u8]| {
-            use std::io::Read;
+                                                             buf: &mut [std::mem::MaybeUninit<u8>]| {
+            use std::os::fd::AsFd;
             let waiter = $crate::io::Waiter::Owner;
             let read = $crate::io::Direction::Read;
-            this.io.poll_io(cx, read, waiter, |mut s| s.read(buf))
+            this.io.poll_io(cx, read, waiter, |s| {
+                $crate::net::stream_io::recv_uninit(s.as_fd(), buf)
+            })
         });
     };
     ($ty:ty, read: $read:expr) => {
-        impl $crate::net::stream_io::PollStream for $ty {
+        // SAFETY: reads are `$read`, which writes only received bytes into `buf` and reports
+        // how many it initialised: `recv_uninit` (rustix's `recv`, which counts the bytes
+        // the kernel wrote) or TCP's `inq::read` (`recvmsg` into `buf`, returning its count).
+        unsafe impl $crate::net::stream_io::PollStream for $ty {
             fn poll_read_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
+                buf: &mut [std::mem::MaybeUninit<u8>],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 if buf.is_empty() {
                     // Empty reads (module docs): the OS would wait for data.

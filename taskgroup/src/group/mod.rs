@@ -8,6 +8,7 @@
 //! | `child.rs` | the future each child task runs: the user's, wrapped |
 //! | `completion.rs` | the live-children count and the wait for it to reach zero (loom-checked) |
 //! | `error.rs` | [`GroupError`], [`SpawnError`] |
+//! | `executor.rs` | `TaskGroup` as `hyper::rt::Executor` (feature `http`) |
 //!
 //! ## The scope future, step by step
 //! 1. `TaskGroup::scope(body)` makes the group (a detached cancel node) and calls `body`
@@ -32,6 +33,8 @@
 mod child;
 mod completion;
 mod error;
+#[cfg(feature = "http")]
+mod executor;
 mod shared;
 
 pub use error::{GroupError, SpawnError};
@@ -63,6 +66,8 @@ pub(crate) use completion::Completion;
 ///
 /// Children are `Send + 'static` tasks, spawned on the runtime the group was made in; they
 /// run in parallel with each other and with the body. `TaskGroup` is `Clone + Send + Sync`.
+/// With the `http` feature it is also a `hyper::rt::Executor`: what hyper spawns becomes a
+/// child of the group.
 ///
 /// ```
 /// use arbor_taskgroup::TaskGroup;

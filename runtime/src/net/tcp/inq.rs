@@ -17,7 +17,7 @@
 //! Where the option cannot be set (an older kernel), the stream reads with plain `read`.
 
 use std::io;
-use std::mem::size_of;
+use std::mem::{MaybeUninit, size_of};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Turns `TCP_INQ` on for `fd`. `false` if the kernel refuses it.
@@ -42,9 +42,11 @@ pub(crate) fn enable(fd: BorrowedFd<'_>) -> bool {
 #[repr(C, align(8))]
 struct Control([u8; 32]);
 
-/// Reads into `buf` (one `recvmsg`). Returns the bytes read and whether the read emptied the
-/// receive queue (never at end-of-file or for an empty `buf`: those read nothing).
-pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+/// Reads into `buf` (one `recvmsg`), which need not be initialised. Returns the bytes read,
+/// `n`, and whether the read emptied the receive queue (never at end-of-file or for an
+/// empty `buf`: those read nothing). The kernel writes only the `n` bytes it received, so
+/// after `Ok((n, _))` the first `n` bytes of `buf` are initialised and the rest untouched.
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, bool)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -57,8 +59,9 @@ pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, boo
     msg.msg_control = control.0.as_mut_ptr().cast();
     msg.msg_controllen = size_of::<Control>() as _;
     // SAFETY: `fd` is an open socket for the call. `msg` points at `iov`, which covers
-    // exactly `buf` (writable for its length), and at `control` (writable for the length
-    // given); all three outlive the call.
+    // exactly `buf` (writable for its length; the kernel only writes it, so it may be
+    // uninitialised), and at `control` (writable for the length given); all three outlive
+    // the call.
     let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &raw mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
@@ -91,6 +94,17 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::AsFd;
 
+    /// `read` into a zeroed buffer (the kernel's bytes are the test's subject).
+    fn read_into(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let mut uninit = vec![MaybeUninit::new(0); buf.len()];
+        let got = read(fd, &mut uninit)?;
+        for (b, u) in buf.iter_mut().zip(&uninit) {
+            // SAFETY: every element was initialised to 0 above, and `read` only writes bytes.
+            *b = unsafe { u.assume_init() };
+        }
+        Ok(got)
+    }
+
     #[test]
     fn a_read_reports_whether_it_emptied_the_queue() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -103,14 +117,14 @@ mod tests {
         client.write_all(b"0123456789").unwrap();
         // Blocking socket: each read waits for data.
         let mut buf = [0; 4];
-        assert_eq!(read(server.as_fd(), &mut buf).unwrap(), (4, false));
+        assert_eq!(read_into(server.as_fd(), &mut buf).unwrap(), (4, false));
         assert_eq!(&buf, b"0123");
         let mut rest = [0; 16];
-        assert_eq!(read(server.as_fd(), &mut rest).unwrap(), (6, true));
+        assert_eq!(read_into(server.as_fd(), &mut rest).unwrap(), (6, true));
         assert_eq!(&rest[..6], b"456789");
         // End-of-file: nothing read, never "emptied" (it stays readable).
         drop(client);
-        assert_eq!(read(server.as_fd(), &mut rest).unwrap(), (0, false));
+        assert_eq!(read_into(server.as_fd(), &mut rest).unwrap(), (0, false));
     }
 
     #[test]
@@ -120,6 +134,6 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         client.write_all(b"abc").unwrap();
         let mut buf = [0; 16];
-        assert_eq!(read(server.as_fd(), &mut buf).unwrap(), (3, false));
+        assert_eq!(read_into(server.as_fd(), &mut buf).unwrap(), (3, false));
     }
 }

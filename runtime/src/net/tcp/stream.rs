@@ -10,6 +10,7 @@ use rustix::net::{AddressFamily, SocketType};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
@@ -94,9 +95,14 @@ impl TcpStream {
         TcpStream { io, inq }
     }
 
-    /// One read: with `TCP_INQ`, a read that empties the receive queue also clears the
-    /// read readiness (one `WouldBlock` syscall fewer per message; see `inq.rs`).
-    fn poll_read_io(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// One read into `buf`, which need not be initialised (`stream_io`'s one read path):
+    /// with `TCP_INQ`, a read that empties the receive queue also clears the read readiness
+    /// (one `WouldBlock` syscall fewer per message; see `inq.rs`).
+    fn poll_read_io(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
         let waiter = Waiter::Owner;
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if self.inq {
@@ -104,9 +110,9 @@ impl TcpStream {
                 super::inq::read(s.as_fd(), buf)
             });
         }
-        use std::io::Read;
-        self.io
-            .poll_io(cx, Direction::Read, waiter, |mut s| s.read(buf))
+        self.io.poll_io(cx, Direction::Read, waiter, |s| {
+            crate::net::stream_io::recv_uninit(s.as_fd(), buf)
+        })
     }
 
     /// Wraps a connection accepted by a listener registered with `driver`.
@@ -282,6 +288,10 @@ fn connected(stream: &std::net::TcpStream) -> io::Result<()> {
 poll_stream_impl!(TcpStream, read: TcpStream::poll_read_io);
 read_methods!([] TcpStream);
 write_methods!([] TcpStream);
+#[cfg(feature = "http")]
+crate::net::hyper_io::hyper_read!(TcpStream);
+#[cfg(feature = "http")]
+crate::net::hyper_io::hyper_write!(TcpStream);
 
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {

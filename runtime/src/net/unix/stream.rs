@@ -168,6 +168,10 @@ fn connected(stream: &std::os::unix::net::UnixStream) -> io::Result<()> {
 poll_stream_impl!(UnixStream);
 read_methods!([] UnixStream);
 write_methods!([] UnixStream);
+#[cfg(feature = "http")]
+crate::net::hyper_io::hyper_read!(UnixStream);
+#[cfg(feature = "http")]
+crate::net::hyper_io::hyper_write!(UnixStream);
 
 impl AsFd for UnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -56,6 +56,14 @@ use std::time::Duration;
 
 pub use hyper;
 
+mod client;
+mod error;
+#[cfg(feature = "tls")]
+mod tls;
+
+pub use client::{Client, ClientBuilder};
+pub use error::Error;
+
 /// hyper's [`Timer`](hyper::rt::Timer) on arbor's clock: its sleeps are arbor
 /// [`Sleep`](crate::time::Sleep)s and its `now` is [`Instant::now`](crate::time::Instant::now),
 /// so a paused runtime's virtual time drives hyper's timeouts too. Resetting a sleep moves

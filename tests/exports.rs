@@ -26,7 +26,7 @@ use arbor::{main as _, test as _};
 use arbor::{AsCompleted, Gather, SpawnError, TryGather, fail_at, move_on_at};
 // The modules.
 #[cfg(feature = "http")]
-use arbor::http::{Executor, Timer, hyper};
+use arbor::http::{Client, ClientBuilder, Error as HttpError, Executor, Timer, hyper};
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
@@ -46,7 +46,14 @@ use arbor::time::{
 };
 
 /// What `arbor::http` exports (feature `http`; the module is declared either way).
-const HTTP: &[&str] = &["Executor", "Timer", "hyper"];
+const HTTP: &[&str] = &[
+    "Client",
+    "ClientBuilder",
+    "Error",
+    "Executor",
+    "Timer",
+    "hyper",
+];
 
 /// What the root exports: functions, types, attribute macros, modules and `name!` macros.
 const ROOT: &[&str] = &[
@@ -100,8 +107,21 @@ fn the_root_exports_exactly_the_documented_names() {
     let lib = std::fs::read_to_string(format!("{dir}/src/lib.rs")).unwrap();
     let mut found = declared(&lib);
     // `#[macro_export]` macros land at the root; `__`-prefixed ones are the expansion's.
-    for file in std::fs::read_dir(format!("{dir}/src")).unwrap() {
-        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+    // Every source file, in subfolders too (`src/http/`).
+    let mut files = Vec::new();
+    let mut folders = vec![std::path::PathBuf::from(format!("{dir}/src"))];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
         let mut lines = text.lines();
         while let Some(line) = lines.next() {
             if line.trim() == "#[macro_export]" {

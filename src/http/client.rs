@@ -51,15 +51,17 @@ const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// use http_body_util::BodyExt;
 ///
 /// arbor::run(async {
-///     // A local server answering "hello" (one connection, kept alive).
+///     // A local server answering "hello", a task per connection.
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let addr = listener.local_addr().unwrap();
 ///     arbor::spawn(async move {
-///         let (stream, _) = listener.accept().await.unwrap();
-///         let hello = service_fn(|_| async {
-///             Ok::<_, std::convert::Infallible>(Response::new(String::from("hello")))
-///         });
-///         let _ = http1::Builder::new().serve_connection(stream, hello).await;
+///         loop {
+///             let (stream, _) = listener.accept().await.unwrap();
+///             let hello = service_fn(|_| async {
+///                 Ok::<_, std::convert::Infallible>(Response::new(String::from("hello")))
+///             });
+///             arbor::spawn(http1::Builder::new().serve_connection(stream, hello));
+///         }
 ///     });
 ///
 ///     let client = Client::new();

@@ -30,6 +30,7 @@ pub mod cancel;
 mod context;
 pub mod coop;
 mod driver;
+pub mod fs;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;

@@ -219,6 +219,34 @@ pub mod fs {
     pub use arbor_runtime::fs::*;
 }
 
+/// Child processes (asyncio's `create_subprocess_exec`, Trio's `run_process`), reaped
+/// through the reactor (a pidfd: no thread, no zombie). A child whose waiter (`wait`,
+/// `output`, `status`) is cancelled or dropped, or whose `Child` is dropped while it runs,
+/// gets SIGTERM, then SIGKILL after [`Command::kill_grace`](process::Command::kill_grace)
+/// (5 s by default), and is reaped; [`Command::detach`](process::Command::detach) opts out.
+///
+/// ```
+/// use arbor::process::Command;
+///
+/// arbor::run(async {
+///     let out = Command::new("echo").arg("hi").output().await?;
+///     assert_eq!(out.stdout, b"hi\n");
+///     // A deadline around a child stops it: SIGTERM, and it is reaped.
+///     let slow = arbor::wait_for(
+///         std::time::Duration::from_millis(50),
+///         Command::new("sleep").arg("30").status(),
+///     )
+///     .await;
+///     assert!(slow.is_err());
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[cfg(target_os = "linux")]
+pub mod process {
+    pub use arbor_runtime::process::*;
+}
+
 /// The `futures-io` traits that arbor's streams ([`net`](crate::net)), files
 /// ([`fs`](crate::fs)) and pipes implement, re-exported so that crates written against
 /// them (futures-rustls, async-tungstenite, ...) take arbor's types unchanged.

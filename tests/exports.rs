@@ -83,6 +83,7 @@ const ROOT: &[&str] = &[
     "move_on_after",
     "move_on_at",
     "net",
+    "process",
     "run",
     "runtime",
     "shield",

@@ -41,6 +41,8 @@ mod loom_tests;
 #[cfg(unix)]
 pub mod net;
 mod park;
+#[cfg(target_os = "linux")]
+pub mod process;
 pub mod runtime;
 mod scheduler;
 pub mod sync;

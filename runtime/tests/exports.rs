@@ -28,6 +28,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "hidden fuzz",
                 "hidden wake",
                 "net",
+                "process",
                 "run",
                 "runtime",
                 "sleep",
@@ -61,6 +62,20 @@ fn each_module_exports_exactly_the_listed_items() {
             &["spawn_blocking", "to_thread"],
         ),
         ("coop", &["src/coop.rs"], &["has_budget_remaining"]),
+        (
+            "process",
+            &["src/process/mod.rs"],
+            &[
+                "Child",
+                "ChildStderr",
+                "ChildStdin",
+                "ChildStdout",
+                "Command",
+                "ExitStatus",
+                "Output",
+                "Stdio",
+            ],
+        ),
         (
             "fs",
             &["src/fs/mod.rs"],

@@ -91,6 +91,8 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R>;
     /// Reads a whole file with the runtime's own file API.
     fn read_file(path: Arc<PathBuf>) -> impl Future<Output = Vec<u8>> + Send + 'static;
+    /// Runs `true` as a child process with the runtime's process API and waits for it.
+    fn run_true() -> impl Future<Output = ()> + Send + 'static;
     /// Yields once to the scheduler.
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
     /// Sleeps for `d` on the runtime's timer.
@@ -198,6 +200,10 @@ impl Spawner for ArborSpawner {
     }
     async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
         arbor::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = arbor::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         arbor::yield_now()
@@ -329,6 +335,10 @@ impl Spawner for TokioSpawner {
     }
     async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
         tokio::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = tokio::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
@@ -470,6 +480,10 @@ impl Spawner for SmolSpawner {
     }
     async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
         smol::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = smol::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         smol::future::yield_now()
@@ -807,6 +821,20 @@ fn small_files(n: usize) -> &'static [Arc<PathBuf>] {
     })
 }
 
+/// 200 tasks, spawned from a worker, each running the `true` program as a child process
+/// and waiting for it (`arbor::process`, `tokio::process`, `smol::process`).
+struct ProcessSpawn;
+impl Workload for ProcessSpawn {
+    const NAME: &'static str = "process_spawn";
+    const OPS: usize = 200;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            join_all((0..Self::OPS).map(|_| inner.spawn(S::run_true()))).await;
+        })
+    }
+}
+
 /// 100k tasks, spawned from a worker, each sleeping 1-10 ms, then awaited. The 10 ms floor
 /// is the same for every runtime; the ratio shows the timer's overhead on top of it.
 struct TimerFanout;
@@ -968,7 +996,7 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 13] = [
+const WORKLOADS: [Entry; 14] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
@@ -977,6 +1005,7 @@ const WORKLOADS: [Entry; 13] = [
     entry::<TcpEcho>(),
     entry::<Blocking>(),
     entry::<FsReadSmall>(),
+    entry::<ProcessSpawn>(),
     entry::<TimerFanout>(),
     entry::<TimeoutReady>(),
     entry::<TimeoutReschedule>(),

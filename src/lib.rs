@@ -247,8 +247,8 @@ pub mod process {
     pub use arbor_runtime::process::*;
 }
 
-/// The `futures-io` traits that arbor's streams ([`net`](crate::net)), files
-/// ([`fs`](crate::fs)) and pipes implement, re-exported so that crates written against
+/// The `futures-io` traits that arbor's streams ([`net`]), files
+/// ([`fs`]) and pipes implement, re-exported so that crates written against
 /// them (futures-rustls, async-tungstenite, ...) take arbor's types unchanged.
 pub mod io {
     pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};

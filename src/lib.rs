@@ -197,6 +197,21 @@ pub mod runtime {
     pub use arbor_runtime::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
 }
 
+/// Limits for blocking work: [`Limiter`](blocking::Limiter) runs at most `n` calls of a
+/// kind on the blocking pool at once, FIFO, cancellation-safe (AnyIO's `CapacityLimiter`,
+/// asyncio's `run_in_executor` with a pool of `n`).
+///
+/// ```
+/// arbor::run(async {
+///     let db = arbor::blocking::Limiter::new(4); // at most 4 queries at once
+///     let rows = db.run(|| vec![1, 2, 3]).await;
+///     assert_eq!(rows.len(), 3);
+/// });
+/// ```
+pub mod blocking {
+    pub use arbor_runtime::blocking::Limiter;
+}
+
 /// Files, on the blocking pool (asyncio's `to_thread` around `open`, Trio's `trio.Path`):
 /// `std::fs`'s free functions as async functions, [`read_dir`](fs::read_dir) as a
 /// `Stream`, and a buffered [`File`](fs::File) with inherent async methods and the

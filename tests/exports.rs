@@ -72,6 +72,7 @@ const ROOT: &[&str] = &[
     "TimeoutHandle",
     "TryGather",
     "as_completed",
+    "blocking",
     "fail_after",
     "fail_at",
     "fs",

@@ -59,7 +59,7 @@ fn each_module_exports_exactly_the_listed_items() {
         (
             "blocking",
             &["src/blocking/mod.rs"],
-            &["spawn_blocking", "to_thread"],
+            &["Limiter", "spawn_blocking", "to_thread"],
         ),
         ("coop", &["src/coop.rs"], &["has_budget_remaining"]),
         (

@@ -12,7 +12,10 @@
 //!   it, cancel it (a call cancelled before it starts never runs), drop it to detach.
 //! - Shutdown cancels the calls that have not started and waits for the running ones.
 
+mod limiter;
 mod pool;
+
+pub use limiter::Limiter;
 
 pub(crate) use pool::{BlockingPool, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS, Spawner};
 

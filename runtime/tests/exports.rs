@@ -29,6 +29,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "net",
                 "run",
                 "runtime",
+                "signal",
                 "sleep",
                 "sleep_until",
                 "spawn",
@@ -85,6 +86,14 @@ fn each_module_exports_exactly_the_listed_items() {
                 "Handle",
                 "MAX_WORKER_THREADS",
                 "Runtime",
+            ],
+        ),
+        (
+            "signal",
+            &["src/signal/mod.rs"],
+            &[
+                "SIGALRM", "SIGCHLD", "SIGCONT", "SIGHUP", "SIGINT", "SIGPIPE", "SIGQUIT",
+                "SIGTERM", "SIGTSTP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "Signals", "ctrl_c",
             ],
         ),
         (

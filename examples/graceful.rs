@@ -5,8 +5,10 @@
 //! The protocol is line-based: `hold` answers `started`, then waits for `release` and
 //! answers `done` (a request whose length the client controls); any other line is echoed.
 //!
-//! Run it with `cargo run --example graceful -- 127.0.0.1:8080`, talk to it with
-//! `nc 127.0.0.1 8080`, and stop it with ctrl-c or `kill <pid>`.
+//! `cargo run --example graceful` tells the whole story in one process: a client starts a
+//! request, the process sends itself SIGTERM, the request still completes, and the server
+//! exits. `cargo run --example graceful -- 127.0.0.1:8080` serves until you press ctrl-c
+//! or `kill <pid>` it (talk to it with `nc 127.0.0.1 8080`).
 
 use arbor::net::{TcpListener, TcpStream};
 use arbor::signal::{SIGINT, SIGTERM, Signals};
@@ -20,18 +22,19 @@ use std::time::Duration;
 pub const GRACE: Duration = Duration::from_secs(10);
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    arbor::run(run(&addr, GRACE))
+    arbor::run(async {
+        match std::env::args().nth(1) {
+            Some(addr) => run(TcpListener::bind(addr).await?, GRACE).await,
+            None => demo().await,
+        }
+    })
 }
 
-/// Binds `addr`, serves until SIGTERM or SIGINT (ctrl-c), then drains within `grace`.
-pub async fn run(addr: &str, grace: Duration) -> io::Result<()> {
+/// Serves on `listener` until SIGTERM or SIGINT (ctrl-c), then drains within `grace`.
+pub async fn run(listener: TcpListener, grace: Duration) -> io::Result<()> {
     // Listen before saying we are up: from then on, SIGTERM means "stop gracefully"
     // instead of the default "die".
     let mut signals = Signals::new([SIGTERM, SIGINT])?;
-    let listener = TcpListener::bind(addr).await?;
     println!("listening on {}", listener.local_addr()?);
     let stop = async move {
         let signal = signals.next().await;
@@ -45,6 +48,31 @@ pub async fn run(addr: &str, grace: Duration) -> io::Result<()> {
     serve_until(listener, stop, grace).await?;
     println!("stopped");
     Ok(())
+}
+
+/// The server and a client in one process: the client's request is in flight when the
+/// process sends itself SIGTERM, and still gets its answer.
+pub async fn demo() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = arbor::spawn(run(listener, GRACE));
+    let mut client = TcpStream::connect(addr).await?;
+    let mut reply = [0; 8];
+    client.write_all(b"hold\n").await?;
+    client.read_exact(&mut reply).await?; // "started\n": the server is listening for signals
+    println!("client: request started; sending SIGTERM to this process");
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TERM)?;
+    // Give the server a moment to stop accepting; the request is still in flight.
+    arbor::sleep(Duration::from_millis(100)).await;
+    client.write_all(b"release\n").await?;
+    let mut done = [0; 5];
+    client.read_exact(&mut done).await?;
+    println!(
+        "client: got {:?}",
+        String::from_utf8_lossy(&done).trim_end()
+    );
+    drop(client);
+    server.await?
 }
 
 /// Serves connections on `listener` until `stop` resolves; then stops accepting (the

@@ -112,21 +112,30 @@ fn connections_still_running_after_the_grace_are_cancelled() {
 
 const CHILD_ENV: &str = "ARBOR_GRACEFUL_TEST_CHILD";
 
-/// The child's entry point: runs the example's `run`; an empty test in a normal run.
+/// The child's entry point: runs the example's `run` (or its `demo`); an empty test in a
+/// normal run.
 #[test]
 fn child() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        // On a line of its own, after the harness's "test child ... ".
-        println!();
-        arbor::run(graceful::run("127.0.0.1:0", graceful::GRACE)).unwrap();
-    }
+    let Ok(mode) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    // On a line of its own, after the harness's "test child ... ".
+    println!();
+    arbor::run(async {
+        if mode == "demo" {
+            return graceful::demo().await;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        graceful::run(listener, graceful::GRACE).await
+    })
+    .unwrap();
 }
 
 /// Sends `signal` to the example running as a child, with a request in flight.
 fn stop_the_child_with(signal: rustix::process::Signal) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
+        .env(CHILD_ENV, "serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -188,4 +197,23 @@ fn sigterm_stops_the_example_gracefully() {
 #[test]
 fn ctrl_c_stops_the_example_gracefully() {
     stop_the_child_with(rustix::process::Signal::INT);
+}
+
+#[test]
+fn the_demo_sends_itself_sigterm_and_exits_0() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    for line in [
+        "stopping on SIGTERM",
+        "stopped accepting",
+        "client: got \"done\"",
+        "stopped",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "no {line:?} in {stdout}");
+    }
 }

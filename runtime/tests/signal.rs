@@ -234,6 +234,17 @@ fn child() {
                 .worker_threads(2)
                 .dump_on_signal(SIGUSR2),
         ),
+        Ok("ctrl_c") => {
+            // SIGINT only here, in a child: the handler stays installed for good.
+            let rt = Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut ctrl_c = pin!(arbor_runtime::signal::ctrl_c());
+                assert!(poll_once(ctrl_c.as_mut()).await.is_none()); // listening now
+                raise(libc::SIGINT);
+                ctrl_c.await.unwrap();
+            });
+            println!("\nctrl_c: ok");
+        }
         Ok("bad_env") => {
             let err = Builder::new_current_thread().build().unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
@@ -369,6 +380,14 @@ fn dump_on_signal_from_the_builder_on_a_multi_thread_runtime() {
     );
     assert!(dump[1].starts_with("server (id "), "{dump:?}");
     assert!(dump[2].starts_with("└── conn (id "), "{dump:?}");
+}
+
+#[test]
+fn ctrl_c_resolves_on_sigint() {
+    let output = spawn_child("ctrl_c", &[]).wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.lines().any(|l| l == "ctrl_c: ok"), "{stdout}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub mod cancel;
 mod context;
 pub mod coop;
 mod driver;
+pub mod fs;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;
@@ -41,6 +42,8 @@ mod loom_tests;
 #[cfg(unix)]
 pub mod net;
 mod park;
+#[cfg(target_os = "linux")]
+pub mod process;
 pub mod runtime;
 mod scheduler;
 #[cfg(unix)]

@@ -305,6 +305,36 @@ pub mod net {
     pub use arbor_runtime::net::*;
 }
 
+/// Unix signals through the runtime's reactor (asyncio's `loop.add_signal_handler`,
+/// Trio's `open_signal_receiver`): [`ctrl_c`](signal::ctrl_c) and
+/// [`Signals`](signal::Signals), a listener with an async `next()` that is also a `Stream`.
+///
+/// Signals are plain `i32`s (libc's numbers; the common ones are constants here). Every
+/// listener of a signal sees each delivery; a signal that arrives while nobody awaits is
+/// kept for the next `next()`; deliveries coalesce like Unix signals (two quick SIGUSR1
+/// may be seen once). Handlers are process-wide and stay installed: once a program listens
+/// for SIGTERM, SIGTERM no longer ends it by default. SIGKILL, SIGSTOP and the fault
+/// signals are an `InvalidInput` error. `runtime::Builder::dump_on_signal(SIGUSR1)` (or
+/// `ARBOR_DUMP_SIGNAL=USR1`) prints [`task::dump`] to stderr when the signal arrives.
+///
+/// ```no_run
+/// use arbor::signal::{SIGTERM, Signals};
+///
+/// #[arbor::main]
+/// async fn main() -> std::io::Result<()> {
+///     let mut stop = Signals::new([SIGTERM])?;
+///     let server = arbor::spawn(async { /* serve */ });
+///     stop.next().await;
+///     println!("SIGTERM: shutting down");
+///     server.cancel();
+///     Ok(())
+/// }
+/// ```
+#[cfg(unix)]
+pub mod signal {
+    pub use arbor_runtime::signal::*;
+}
+
 /// Tasks: spawning with options, blocking calls, ids, and introspection:
 /// [`current`](task::current), [`all`](task::all) and [`dump`](task::dump) (asyncio's
 /// `current_task()`, `all_tasks()` and `python -m asyncio pstree`).

@@ -31,6 +31,10 @@ use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
 use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+use arbor::signal::{
+    SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1,
+    SIGUSR2, SIGWINCH, Signals, ctrl_c,
+};
 use arbor::stream::{Co, Generator, Yield, generator};
 use arbor::sync::{
     Barrier, Condvar, Event, LifoQueue, Mutex, PriorityQueue, Queue, RwLock, Semaphore, mpsc,
@@ -88,6 +92,7 @@ const ROOT: &[&str] = &[
     "run",
     "runtime",
     "shield",
+    "signal",
     "sleep",
     "sleep_until",
     "spawn",

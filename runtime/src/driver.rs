@@ -13,11 +13,27 @@
 //!
 //! A wake aimed at the thread in the poller interrupts it with [`Driver::unpark`]
 //! (`Poller::notify`), so a wake from any thread reaches it; `park.rs` has the protocol.
+//!
+//! ## Signals
+//! A runtime that listens for signals (`signal::Signals`, or `Builder::dump_on_signal`)
+//! registers a duplicate of the signal self-pipe's read end with its reactor
+//! ([`Driver::enable_signals`]). Each turn, after dispatching IO, the driver checks that
+//! registration's readiness (one atomic load) and, when it is readable, drains the pipe and
+//! delivers the pending signals (`signal/registry.rs`); a dump signal prints the task tree
+//! from here, so no task of the user's is involved.
 
 use crate::io::Reactor;
+#[cfg(unix)]
+use crate::io::{Direction, Interest, Mode, ScheduledIo, WakeList};
 use crate::time::Clock;
 use crate::time::driver::{TimeCore, TimeDriver};
 use std::io;
+#[cfg(unix)]
+use std::os::fd::{AsFd, OwnedFd};
+#[cfg(unix)]
+use std::sync::OnceLock;
+#[cfg(unix)]
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -36,6 +52,27 @@ pub(crate) struct Driver {
     pub(crate) io: Reactor,
     /// What only the thread turning the driver touches: the wheel, the event buffer.
     core: Mutex<Core>,
+    /// The signal self-pipe's registration, once this runtime listens for signals.
+    #[cfg(unix)]
+    signals: OnceLock<SignalSource>,
+    /// `Builder::dump_on_signal`: the signal that prints the task tree.
+    #[cfg(unix)]
+    dump: OnceLock<DumpOnSignal>,
+}
+
+/// A runtime's duplicate of the signal pipe's read end, registered with its reactor.
+#[cfg(unix)]
+struct SignalSource {
+    fd: OwnedFd,
+    key: usize,
+    io: Arc<ScheduledIo>,
+}
+
+/// The dump signal, and the delivery count this runtime last dumped for.
+#[cfg(unix)]
+struct DumpOnSignal {
+    signal: i32,
+    seen: AtomicU64,
 }
 
 pub(crate) struct Core {
@@ -58,7 +95,114 @@ impl Driver {
                 time: TimeCore::new(),
                 events: crate::io::Events::new(),
             }),
+            #[cfg(unix)]
+            signals: OnceLock::new(),
+            #[cfg(unix)]
+            dump: OnceLock::new(),
         }))
+    }
+
+    /// Registers the signal self-pipe with this runtime's reactor, once.
+    #[cfg(unix)]
+    pub(crate) fn enable_signals(&self) -> io::Result<()> {
+        static ENABLING: Mutex<()> = Mutex::new(());
+        if self.signals.get().is_some() {
+            return Ok(());
+        }
+        let _enabling = ENABLING.lock().unwrap_or_else(|e| e.into_inner());
+        if self.signals.get().is_some() {
+            return Ok(());
+        }
+        let fd = crate::signal::registry::read_end()?.try_clone_to_owned()?;
+        // SAFETY: `fd` is deregistered before it is closed: it lives in `self.signals`,
+        // which only `Drop for Driver` takes apart, deregistering it first.
+        let (key, io) = unsafe { self.io.register(fd.as_fd(), Interest::READ)? };
+        if self.io.mode() == Mode::Oneshot {
+            if let Err(e) = self.io.arm(fd.as_fd(), key, Interest::READ) {
+                self.io.deregister(fd.as_fd(), key);
+                return Err(e);
+            }
+        }
+        let _ = self.signals.set(SignalSource { fd, key, io });
+        Ok(())
+    }
+
+    /// `Builder::dump_on_signal`: prints the task tree when `signal` arrives.
+    #[cfg(unix)]
+    pub(crate) fn enable_dump(&self, signal: i32) -> io::Result<()> {
+        crate::signal::validate(signal)?;
+        self.enable_signals()?;
+        crate::signal::registry::install(signal)?;
+        let seen = AtomicU64::new(crate::signal::registry::deliveries(signal));
+        let _ = self.dump.set(DumpOnSignal { signal, seen });
+        Ok(())
+    }
+
+    /// Whether this runtime's signal delivery has stopped for good (it shut down).
+    #[cfg(unix)]
+    pub(crate) fn signals_shut_down(&self) -> bool {
+        self.signals
+            .get()
+            .and_then(|s| s.io.ready(Direction::Read))
+            .is_some_and(|event| event.is_shutdown())
+    }
+
+    /// After dispatch: if the signal pipe is readable, drains it, delivers the pending
+    /// signals, and prints the task tree for a dump signal. Returns how many tasks woke.
+    #[cfg(unix)]
+    fn process_signals(&self) -> usize {
+        let Some(source) = self.signals.get() else {
+            return 0;
+        };
+        let Some(event) = source.io.ready(Direction::Read) else {
+            return 0;
+        };
+        if event.is_shutdown() {
+            return 0;
+        }
+        let mut wakers = WakeList::new();
+        crate::signal::registry::drain_and_broadcast(source.fd.as_fd(), &mut wakers);
+        // Only this thread (holding the driver) sets this readiness, so no event for a
+        // byte written after the drain is lost: epoll reports it at the next wait.
+        source.io.clear_readiness(event, Direction::Read);
+        if self.io.mode() == Mode::Oneshot {
+            if let Err(e) = self.io.arm(source.fd.as_fd(), source.key, Interest::READ) {
+                tracing::error!(error = %e, "arbor: re-arming the signal pipe failed");
+            }
+        }
+        if let Some(dump) = self.dump.get() {
+            let now = crate::signal::registry::deliveries(dump.signal);
+            if dump.seen.swap(now, Ordering::Relaxed) != now {
+                self.print_dump(dump.signal);
+            }
+        }
+        wakers.wake_all()
+    }
+
+    /// Prints `task::dump()` of the runtime this driver belongs to, to stderr.
+    #[cfg(unix)]
+    fn print_dump(&self, signal: i32) {
+        use std::io::Write;
+        let tree = crate::context::with_handle(|handle| {
+            handle
+                .filter(|h| std::ptr::eq(Arc::as_ptr(h.driver()), self))
+                .map(|_| crate::task::dump())
+        });
+        let text = match tree {
+            Some(tree) if tree.is_empty() => "(no live tasks)\n".to_string(),
+            Some(tree) => tree,
+            None => "(the thread turning the driver is outside its runtime)\n".to_string(),
+        };
+        let header = format!(
+            "arbor: task dump on {} (pid {}):\n",
+            crate::signal::describe(signal),
+            std::process::id()
+        );
+        // One write, so that concurrent output does not interleave inside the tree; a
+        // closed stderr is nothing to report.
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(format!("{header}{text}").as_bytes());
     }
 
     /// The driver's core, if no other thread is turning it.
@@ -128,6 +272,10 @@ impl Driver {
             tracing::error!(error = %e, "arbor: waiting in the IO poller failed");
         }
         woken += self.io.dispatch(&core.events);
+        #[cfg(unix)]
+        {
+            woken += self.process_signals();
+        }
         woken + self.fire_due(core)
     }
 
@@ -177,5 +325,15 @@ impl Driver {
         drop(core);
         self.io.shutdown();
         self.unpark();
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(source) = self.signals.take() {
+            // Out of the poller before the duplicate is closed (`register`'s contract).
+            self.io.deregister(source.fd.as_fd(), source.key);
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! | [`sync`] | async locks, events, semaphores, barriers, queues and channels |
 //! | `io` | the IO reactor (epoll on Linux, `polling` elsewhere): registrations, readiness, wake-ups |
 //! | [`net`] | TCP, UDP and Unix sockets on the reactor |
+//! | [`signal`] | Unix signals delivered through the reactor: `ctrl_c`, `Signals` |
 //!
 //! ```
 //! let rt = arbor_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
@@ -45,6 +46,8 @@ mod park;
 pub mod process;
 pub mod runtime;
 mod scheduler;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

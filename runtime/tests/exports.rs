@@ -31,6 +31,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "process",
                 "run",
                 "runtime",
+                "signal",
                 "sleep",
                 "sleep_until",
                 "spawn",
@@ -130,6 +131,14 @@ fn each_module_exports_exactly_the_listed_items() {
                 "Handle",
                 "MAX_WORKER_THREADS",
                 "Runtime",
+            ],
+        ),
+        (
+            "signal",
+            &["src/signal/mod.rs"],
+            &[
+                "SIGALRM", "SIGCHLD", "SIGCONT", "SIGHUP", "SIGINT", "SIGPIPE", "SIGQUIT",
+                "SIGTERM", "SIGTSTP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "Signals", "ctrl_c",
             ],
         ),
         (

@@ -37,7 +37,12 @@ pub struct Builder {
     keep_alive: Duration,
     start_paused: bool,
     slow_poll_threshold: Option<Duration>,
+    dump_signal: Option<i32>,
 }
+
+/// The environment variable that turns on [`Builder::dump_on_signal`] for every runtime
+/// built while it is set: a signal name (`USR1`, `SIGUSR1`) or number.
+const DUMP_SIGNAL_ENV: &str = "ARBOR_DUMP_SIGNAL";
 
 impl Builder {
     /// A work-stealing runtime with one worker per CPU unless told otherwise.
@@ -60,6 +65,7 @@ impl Builder {
             keep_alive: blocking::DEFAULT_KEEP_ALIVE,
             start_paused: false,
             slow_poll_threshold: None,
+            dump_signal: None,
         }
     }
 
@@ -147,11 +153,65 @@ impl Builder {
         self
     }
 
+    /// Prints the runtime's task tree ([`task::dump`](crate::task::dump)) to stderr each
+    /// time `signal` arrives: `kill -USR1 <pid>` shows what a running service is doing
+    /// (asyncio 3.14's `python -m asyncio pstree PID`), without a debugger or a restart.
+    ///
+    /// The dump is printed by the thread that services the runtime's IO (no task is
+    /// spawned for it), headed by a line naming the signal and the process id. Setting the
+    /// environment variable `ARBOR_DUMP_SIGNAL` to a signal name
+    /// (`USR1`, `SIGUSR1`) or number does the same for every runtime built without this
+    /// call. Like any signal listener, this keeps `signal`'s default action from happening
+    /// (see [`signal`](crate::signal)). Unix only.
+    ///
+    /// `build` fails with `InvalidInput` for a signal that cannot be listened for (SIGKILL,
+    /// SIGSTOP, SIGSEGV, SIGILL, SIGFPE, SIGBUS, or no signal at all), and for an
+    /// `ARBOR_DUMP_SIGNAL` that names no signal.
+    ///
+    /// ```no_run
+    /// use arbor_runtime::runtime::Builder;
+    /// use arbor_runtime::signal::SIGUSR1;
+    ///
+    /// let rt = Builder::new_multi_thread().dump_on_signal(SIGUSR1).build().unwrap();
+    /// // `kill -USR1 <pid>` now prints the task tree to stderr.
+    /// # drop(rt);
+    /// ```
+    pub fn dump_on_signal(mut self, signal: i32) -> Builder {
+        self.dump_signal = Some(signal);
+        self
+    }
+
+    /// The dump signal: the builder's, else `ARBOR_DUMP_SIGNAL`'s (with `true`).
+    fn dump_signal(&self) -> io::Result<Option<(i32, bool)>> {
+        if let Some(signal) = self.dump_signal {
+            return Ok(Some((signal, false)));
+        }
+        let Some(value) = std::env::var_os(DUMP_SIGNAL_ENV) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        #[cfg(unix)]
+        if let Some(signal) = crate::signal::parse(&value) {
+            return Ok(Some((signal, true)));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{DUMP_SIGNAL_ENV}={value:?} names no signal: use a name such as USR1 or \
+                 SIGUSR1, or a number (unset it to turn the task dump off)"
+            ),
+        ))
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
-    /// `InvalidInput` for `worker_threads(0)`, more than [`MAX_WORKER_THREADS`] workers, or
-    /// `max_blocking_threads(0)`; the OS error if a thread cannot be started.
+    /// `InvalidInput` for `worker_threads(0)`, more than [`MAX_WORKER_THREADS`] workers,
+    /// `max_blocking_threads(0)`, or a bad [`dump_on_signal`](Builder::dump_on_signal)
+    /// (or `ARBOR_DUMP_SIGNAL`); the OS error if a thread cannot be started.
     pub fn build(&self) -> io::Result<Runtime> {
         let invalid = |msg: &str| io::Error::new(io::ErrorKind::InvalidInput, msg.to_string());
         let workers = match self.worker_threads {
@@ -173,7 +233,25 @@ impl Builder {
                 "start_paused needs a current-thread runtime (Builder::new_current_thread)",
             ));
         }
+        let dump_signal = self.dump_signal()?;
         let driver = Driver::new(current_thread, self.start_paused)?;
+        if let Some((signal, from_env)) = dump_signal {
+            #[cfg(unix)]
+            driver.enable_dump(signal).map_err(|e| {
+                if from_env {
+                    io::Error::new(e.kind(), format!("{DUMP_SIGNAL_ENV}: {e}"))
+                } else {
+                    e
+                }
+            })?;
+            #[cfg(not(unix))]
+            {
+                let _ = from_env;
+                return Err(invalid(&format!(
+                    "dump_on_signal({signal}): signals are Unix only"
+                )));
+            }
+        }
         let blocking_name: Arc<str> = Arc::from(format!("{}-blocking", self.thread_name));
         let pool = BlockingPool::new(
             blocking_name,

@@ -340,6 +340,7 @@ fn a_unix_listener_serves_http1_and_http2() {
             let accepts = with_server(listener, served.clone(), || async move {
                 let mut sender = h1(UnixStream::connect(&p).await.unwrap()).await;
                 for _ in 0..3 {
+                    sender.ready().await.unwrap();
                     let response = sender.send_request(get("/h1")).await.unwrap();
                     assert_eq!(read(response).await, (200, Bytes::from("/h1")));
                 }

@@ -181,7 +181,9 @@ fn header_read_timeout_closes_silent_and_slow_clients_on_virtual_time() {
             let mut client = UnixStream::connect(&path).await.unwrap();
             let start = Instant::now();
             client.write_all(sent).await.unwrap();
-            let (got, closed) = read_to_close(&mut client).await;
+            let (got, closed) = arbor::timeout(2 * TIMEOUT, read_to_close(&mut client))
+                .await
+                .expect("the server closed the connection");
             assert_eq!(
                 closed - start,
                 TIMEOUT,
@@ -205,7 +207,9 @@ fn header_read_timeout_closes_silent_and_slow_clients_on_virtual_time() {
         let n = client.read(&mut buf).await.unwrap();
         assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
         let answered = Instant::now();
-        let (_, closed) = read_to_close(&mut client).await;
+        let (_, closed) = arbor::timeout(2 * TIMEOUT, read_to_close(&mut client))
+            .await
+            .expect("the server closed the connection");
         assert_eq!(closed - answered, TIMEOUT);
         assert_eq!(served.load(SeqCst), 1);
 

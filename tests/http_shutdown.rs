@@ -266,3 +266,57 @@ fn no_connection_task_is_left_after_serve_is_dropped() {
         let _ = std::fs::remove_file(&path);
     });
 }
+
+/// A timeout around `serve`, or a cancelled `TaskGroup` that runs it, shuts it down as
+/// gracefully as a cancel scope does: the in-flight request completes, and the timeout
+/// (the group) reports its own outcome once it did.
+#[test]
+fn a_timeout_or_a_group_around_serve_drains_it_too() {
+    paused().block_on(async {
+        // A timeout: it fires at 1 s, the request (3 s) started at 0 s ends at 3 s.
+        let state = Arc::new(Slow::default());
+        let path = unix_path("timeout");
+        let listener = UnixListener::bind(&path).unwrap();
+        let config = ServeConfig::default().grace(GRACE);
+        let start = Instant::now();
+        let server = arbor::spawn(arbor::timeout(
+            Duration::from_secs(1),
+            serve_with(listener, slow(state.clone()), config),
+        ));
+        let mut sender = h1(UnixStream::connect(&path).await.unwrap()).await;
+        let (status, body) = read(sender.send_request(get("/3")).await.unwrap()).await;
+        assert_eq!((status, &body[..]), (200, &b"slept 3"[..]));
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+        assert!(
+            server.await.unwrap().is_err(),
+            "the timeout reports TimedOut"
+        );
+        let _ = std::fs::remove_file(&path);
+
+        // A group: cancelled at 1 s (with `tg.cancel()`), the request ends at 3 s.
+        let state = Arc::new(Slow::default());
+        let path = unix_path("group");
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut sender = h1(UnixStream::connect(&path).await.unwrap()).await;
+        let request =
+            arbor::spawn(async move { read(sender.send_request(get("/3")).await.unwrap()).await });
+        let start = Instant::now();
+        let group = arbor::TaskGroup::<std::io::Error>::scope(|tg| async move {
+            drop(tg.spawn(serve_with(listener, slow(state.clone()), config)));
+            state.started.wait().await;
+            arbor::sleep(Duration::from_secs(1)).await;
+            tg.cancel();
+            Ok(())
+        })
+        .await;
+        assert!(group.unwrap_err().is_cancelled());
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(3),
+            "the group waited for serve"
+        );
+        let (status, body) = request.await.unwrap();
+        assert_eq!((status, &body[..]), (200, &b"slept 3"[..]));
+        let _ = std::fs::remove_file(&path);
+    });
+}

@@ -320,3 +320,38 @@ fn a_timeout_or_a_group_around_serve_drains_it_too() {
         let _ = std::fs::remove_file(&path);
     });
 }
+
+/// Idle kept-alive connections (HTTP/1 and HTTP/2, their clients still holding them) are
+/// closed as soon as the shutdown starts: `serve`'s scope returns without waiting for the
+/// grace period, and both clients see their connection close.
+#[test]
+fn idle_connections_close_as_soon_as_the_shutdown_starts() {
+    paused().block_on(async {
+        let state = Arc::new(Slow::default());
+        let (path, _, stop, server) = start(state.clone());
+        let mut http1 = h1(UnixStream::connect(&path).await.unwrap()).await;
+        assert_eq!(
+            read(http1.send_request(get("/0")).await.unwrap()).await.0,
+            200
+        );
+        let mut http2 = h2(UnixStream::connect(&path).await.unwrap()).await;
+        assert_eq!(
+            read(http2.send_request(get("/0")).await.unwrap()).await.0,
+            200
+        );
+        let stopped = Instant::now();
+        stop.cancel();
+        let (res, returned) = server.await.unwrap();
+        assert!(matches!(res, Err(Cancelled)));
+        assert_eq!(returned, stopped, "no wait: nothing was in flight");
+        assert!(
+            http1.ready().await.is_err(),
+            "the HTTP/1 client saw the close"
+        );
+        assert!(
+            http2.ready().await.is_err(),
+            "the HTTP/2 client saw the close"
+        );
+        let _ = std::fs::remove_file(&path);
+    });
+}

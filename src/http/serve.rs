@@ -19,7 +19,7 @@
 //! 2. Because everything else runs inside a shielded scope, the cancelled scopes around
 //!    `serve` wait for it instead of dropping it (DESIGN.md section 3, rule 4).
 //! 3. The loop sees the watcher cancelled: it drops the listener (new connections are
-//!    refused), sets `stopping` (each connection task calls hyper's `graceful_shutdown`:
+//!    refused), cancels `stopping` (each connection task calls hyper's `graceful_shutdown`:
 //!    idle connections close at once, HTTP/2 sends GOAWAY, in-flight requests carry on),
 //!    and gives the timeout its deadline, now + `grace`.
 //! 4. The group's scope returns once every connection has finished; if `grace` passes
@@ -35,7 +35,6 @@ use crate::TaskGroup;
 use crate::http::Timer;
 use arbor_runtime::cancel::CancelNode;
 use arbor_runtime::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use arbor_runtime::sync::Event;
 use arbor_runtime::time::{self, Instant};
 use arbor_taskgroup::CancelScope;
 use arbor_timeouts::Timeout;
@@ -275,7 +274,9 @@ where
                 .header_read_timeout(config.header_read_timeout);
             builder.http2().timer(Timer::new());
             let builder = Arc::new(builder);
-            let stopping = Arc::new(Event::new());
+            // Cancelled when the shutdown starts: each connection watches it through a
+            // node of its own below it (see `connection`).
+            let stopping = CancelNode::new(None, false);
 
             let ended = accept_loop(&listener, watcher.as_deref(), |io, peer| {
                 let conn = connection(
@@ -296,7 +297,7 @@ where
 
             // Step 3: refuse new connections, drain the rest within `grace`.
             drop(listener);
-            stopping.set();
+            stopping.cancel();
             grace_handle.reschedule(Some(Instant::now() + config.grace));
             Ok(ended)
         })))
@@ -365,12 +366,12 @@ impl fmt::Display for ConnError {
 }
 
 /// One connection, from accept to close: hyper's auto connection, the first-request
-/// deadline, and the switch to `graceful_shutdown` once `stopping` is set.
+/// deadline, and the switch to `graceful_shutdown` once `stopping` is cancelled.
 async fn connection<I, S, B>(
     builder: Arc<auto::Builder<TaskGroup<Infallible>>>,
     io: I,
     service: S,
-    stopping: Arc<Event>,
+    stopping: Arc<CancelNode>,
     header_read_timeout: Duration,
 ) -> Result<(), ConnError>
 where
@@ -388,11 +389,15 @@ where
         seen: seen.clone(),
     };
     let mut conn = pin!(builder.serve_connection_with_upgrades(io, service));
-    let mut stop = pin!(stopping.wait());
+    // This connection's own view of `stopping`: checking it and keeping its waker up to
+    // date touch only this node (one uncontended lock per poll), never a lock that every
+    // connection shares; the shutdown's cancel wakes each connection through it.
+    let stop = CancelNode::new(Some(&stopping), false);
+    drop(stopping);
     let mut first_deadline = Some(time::sleep(header_read_timeout));
     let mut shutting_down = false;
     poll_fn(|cx| {
-        if !shutting_down && stop.as_mut().poll(cx).is_ready() {
+        if !shutting_down && stop.register_waker(cx.waker()) {
             shutting_down = true;
             conn.as_mut().graceful_shutdown();
         }

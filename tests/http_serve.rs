@@ -358,3 +358,36 @@ fn a_unix_listener_serves_http1_and_http2() {
         });
     }
 }
+
+/// `Duration::MAX` timeouts mean "never": no overflow anywhere (hyper's timer adds the
+/// header timeout to an instant), and requests are served as usual.
+#[test]
+fn duration_max_timeouts_mean_never() {
+    for rt in flavours() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let config = ServeConfig::default()
+                .grace(Duration::MAX)
+                .header_read_timeout(Duration::MAX);
+            let served = Arc::new(AtomicUsize::new(0));
+            let scope = CancelScope::new();
+            let stop = scope.handle();
+            let server = arbor::spawn(scope.run(serve_with(
+                listener,
+                service_fn(echo_path(served.clone())),
+                config,
+            )));
+            let mut sender = h1(TcpStream::connect(addr).await.unwrap()).await;
+            for _ in 0..2 {
+                sender.ready().await.unwrap();
+                let response = sender.send_request(get("/max")).await.unwrap();
+                assert_eq!(read(response).await, (200, Bytes::from("/max")));
+            }
+            drop(sender);
+            stop.cancel();
+            assert!(matches!(server.await.unwrap(), Err(arbor::Cancelled)));
+            assert_eq!(served.load(SeqCst), 2);
+        });
+    }
+}

@@ -59,6 +59,9 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 /// The default [`ServeConfig::header_read_timeout`]: 30 s to send a request head.
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Timeouts this long or longer are "never" (about 136 years).
+const NO_TIMEOUT: Duration = Duration::from_secs(u32::MAX as u64);
+
 /// How long the accept loop waits after running out of file descriptors or memory before
 /// accepting again (as `net::serve` does).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -79,12 +82,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServeConfig {
     /// How long in-flight requests may run on once a shutdown started (default 10 s);
-    /// what still runs then is dropped.
+    /// what still runs then is dropped. `Duration::MAX`: as long as they take.
     pub grace: Duration,
     /// How long a client may take to send a request head (default 30 s): HTTP/1's header
     /// read timeout (hyper's, on arbor's clock), and for every connection, the time from
     /// accept to its first request (a client that sends nothing, or an HTTP/2 client that
-    /// never finishes its preface or opens no stream, is disconnected then).
+    /// never finishes its preface or opens no stream, is disconnected then). HTTP/1's
+    /// timeout also closes a kept-alive connection left idle that long. `Duration::MAX`:
+    /// no timeout.
     pub header_read_timeout: Duration,
 }
 
@@ -271,7 +276,7 @@ where
             builder
                 .http1()
                 .timer(Timer::new())
-                .header_read_timeout(config.header_read_timeout);
+                .header_read_timeout(hyper_timeout(config.header_read_timeout));
             builder.http2().timer(Timer::new());
             let builder = Arc::new(builder);
             // Cancelled when the shutdown starts: each connection watches it through a
@@ -312,6 +317,12 @@ where
         // accept loop only ends with an error.
         Ok(Ok(Ok(Ok(())))) | Ok(Err(_)) | Ok(Ok(Err(_))) | Err(_) => std::future::pending().await,
     }
+}
+
+/// hyper's form of a timeout: `None` (no timeout) for one too long to add to an instant
+/// (hyper would panic on `Duration::MAX`); arbor's own timers saturate instead.
+fn hyper_timeout(timeout: Duration) -> Option<Duration> {
+    (timeout < NO_TIMEOUT).then_some(timeout)
 }
 
 /// Accepts until the watcher is cancelled (`Ok`) or the listener fails (`Err`), handing

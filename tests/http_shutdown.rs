@@ -355,3 +355,62 @@ fn idle_connections_close_as_soon_as_the_shutdown_starts() {
         let _ = std::fs::remove_file(&path);
     });
 }
+
+/// Accepts `left` connections from a Unix listener, then fails with an error that is not
+/// about one connection once `fail` is set.
+struct FailsLater {
+    inner: UnixListener,
+    left: std::sync::atomic::AtomicUsize,
+    fail: Arc<Event>,
+}
+
+impl arbor::http::Listener for FailsLater {
+    type Io = UnixStream;
+    type Addr = std::os::unix::net::SocketAddr;
+
+    async fn accept(&self) -> std::io::Result<(UnixStream, Self::Addr)> {
+        if self.left.load(SeqCst) == 0 {
+            self.fail.wait().await;
+            return Err(std::io::Error::other("the listener broke"));
+        }
+        self.left.fetch_sub(1, SeqCst);
+        self.inner.accept().await
+    }
+}
+
+/// A listener that fails ends `serve` with its error, with no scope cancelled around it,
+/// after the same drain as a cancellation: here the request in flight outlives the grace
+/// period, is cut off at its end, and `serve` returns the error then.
+#[test]
+fn a_failing_listener_drains_and_returns_its_error() {
+    paused().block_on(async {
+        let state = Arc::new(Slow::default());
+        let path = unix_path("failing");
+        let fail = Arc::new(Event::new());
+        let listener = FailsLater {
+            inner: UnixListener::bind(&path).unwrap(),
+            left: 1.into(),
+            fail: fail.clone(),
+        };
+        let config = ServeConfig::default().grace(GRACE);
+        let started = state.clone();
+        let started = &started.started;
+        let server = arbor::spawn(async move {
+            let res = serve_with(listener, slow(state.clone()), config).await;
+            (res, Instant::now())
+        });
+        let mut sender = h1(UnixStream::connect(&path).await.unwrap()).await;
+        let request = arbor::spawn(async move { sender.send_request(get("/60")).await.is_ok() });
+        started.wait().await;
+        let failed_at = Instant::now();
+        fail.set();
+        let (res, returned) = arbor::timeout(3 * GRACE, server)
+            .await
+            .expect("serve returned")
+            .unwrap();
+        assert_eq!(res.unwrap_err().to_string(), "the listener broke");
+        assert_eq!(returned - failed_at, GRACE);
+        assert!(!request.await.unwrap(), "the request was cut off");
+        let _ = std::fs::remove_file(&path);
+    });
+}

@@ -48,8 +48,8 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -227,7 +227,10 @@ where
 /// - **Errors**: a connection's error (a malformed request, a client gone) is logged at
 ///   `debug` level and ends that connection only. Accept errors about one connection are
 ///   skipped, running out of file descriptors or memory is retried after a short back-off;
-///   any other accept error shuts down as a cancellation would and is returned.
+///   any other accept error shuts down as a cancellation would and is returned. A service
+///   that *panics* is a bug: as in any [`TaskGroup`], the other connections are cancelled
+///   and the panic resumes in the caller of `serve` (catch it in the service to answer
+///   500 instead).
 ///
 /// ```
 /// use arbor::http::hyper::service::service_fn;
@@ -270,7 +273,10 @@ where
     let watcher = CancelNode::scope_parent().map(|outer| CancelNode::new(Some(&outer), false));
     let grace = Timeout::never();
     let grace_handle = grace.handle();
-    let served = CancelScope::shielded()
+    // Why the accept loop ended, if not for a cancellation: the listener's error.
+    let failure = OnceLock::new();
+    let failed = &failure;
+    let _served = CancelScope::shielded()
         .run(grace.run(TaskGroup::<Infallible>::scope(|tg| async move {
             let mut builder = auto::Builder::new(tg.clone());
             builder
@@ -283,7 +289,7 @@ where
             // node of its own below it (see `connection`).
             let stopping = CancelNode::new(None, false);
 
-            let ended = accept_loop(&listener, watcher.as_deref(), |io, peer| {
+            let accepted = accept_loop(&listener, watcher.as_deref(), |io, peer| {
                 let conn = connection(
                     builder.clone(),
                     io,
@@ -304,19 +310,23 @@ where
             drop(listener);
             stopping.cancel();
             grace_handle.reschedule(Some(Instant::now() + config.grace));
-            Ok(ended)
+            if let Err(e) = accepted {
+                let _ = failed.set(e);
+            }
+            Ok(())
         })))
         .await;
-    match served {
+    // Whether the connections finished or the grace period cut them off (the outcome of
+    // the scopes above), the shutdown is over and every connection is gone.
+    if let Some(e) = failure.into_inner() {
         // The listener failed: the connections were drained as for a cancellation.
-        Ok(Ok(Ok(Err(e)))) => Err(e),
-        // Step 4: the shutdown is over and the shielded region has ended, which wakes the
-        // cancelled scope around `serve`: it drops this future at its next poll and reports
-        // its cancellation (`Err(Cancelled)`, `Err(TimedOut)`, ...), as for any other code
-        // it wraps. Without a scope around (`outer` is `None`), nothing reaches here: the
-        // accept loop only ends with an error.
-        Ok(Ok(Ok(Ok(())))) | Ok(Err(_)) | Ok(Ok(Err(_))) | Err(_) => std::future::pending().await,
+        return Err(e);
     }
+    // Step 4: the accept loop ended because the code around `serve` is cancelled, and the
+    // shielded region has ended, which wakes that cancelled scope: it drops this future at
+    // its next poll and reports its cancellation (`Err(Cancelled)`, `Err(TimedOut)`, ...),
+    // as for any other code it wraps.
+    std::future::pending().await
 }
 
 /// hyper's form of a timeout: `None` (no timeout) for one too long to add to an instant

@@ -59,9 +59,15 @@ use std::time::Duration;
 
 pub use hyper;
 
+mod client;
+mod error;
 #[cfg(unix)]
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
+pub use client::{Client, ClientBuilder};
+pub use error::Error;
 #[cfg(unix)]
 pub use serve::{Listener, ServeConfig, serve, serve_with};
 

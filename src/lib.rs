@@ -197,6 +197,63 @@ pub mod runtime {
     pub use arbor_runtime::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
 }
 
+/// Files, on the blocking pool (asyncio's `to_thread` around `open`, Trio's `trio.Path`):
+/// `std::fs`'s free functions as async functions, [`read_dir`](fs::read_dir) as a
+/// `Stream`, and a buffered [`File`](fs::File) with inherent async methods and the
+/// `futures_io` traits ([`arbor::io`](crate::io)). Errors keep `std`'s kinds and name the
+/// path.
+///
+/// ```
+/// arbor::run(async {
+///     let path = std::env::temp_dir().join(format!("arbor-facade-fs-{}", std::process::id()));
+///     arbor::fs::write(&path, "hi").await?;
+///     let mut file = arbor::fs::File::open(&path).await?;
+///     let mut text = String::new();
+///     file.read_to_string(&mut text).await?;
+///     assert_eq!(text, "hi");
+///     arbor::fs::remove_file(&path).await
+/// })
+/// .unwrap();
+/// ```
+pub mod fs {
+    pub use arbor_runtime::fs::*;
+}
+
+/// Child processes (asyncio's `create_subprocess_exec`, Trio's `run_process`), reaped
+/// through the reactor (a pidfd: no thread, no zombie). A child whose waiter (`wait`,
+/// `output`, `status`) is cancelled or dropped, or whose `Child` is dropped while it runs,
+/// gets SIGTERM, then SIGKILL after [`Command::kill_grace`](process::Command::kill_grace)
+/// (5 s by default), and is reaped; [`Command::detach`](process::Command::detach) opts out.
+///
+/// ```
+/// use arbor::process::Command;
+///
+/// arbor::run(async {
+///     let out = Command::new("echo").arg("hi").output().await?;
+///     assert_eq!(out.stdout, b"hi\n");
+///     // A deadline around a child stops it: SIGTERM, and it is reaped.
+///     let slow = arbor::wait_for(
+///         std::time::Duration::from_millis(50),
+///         Command::new("sleep").arg("30").status(),
+///     )
+///     .await;
+///     assert!(slow.is_err());
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[cfg(target_os = "linux")]
+pub mod process {
+    pub use arbor_runtime::process::*;
+}
+
+/// The `futures-io` traits that arbor's streams ([`net`]), files
+/// ([`fs`]) and pipes implement, re-exported so that crates written against
+/// them (futures-rustls, async-tungstenite, ...) take arbor's types unchanged.
+pub mod io {
+    pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+}
+
 /// Networking: TCP, UDP and Unix domain sockets on the runtime's IO reactor
 /// (asyncio's `open_connection`, `start_server`, `create_datagram_endpoint`).
 ///

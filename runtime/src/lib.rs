@@ -30,6 +30,7 @@ pub mod cancel;
 mod context;
 pub mod coop;
 mod driver;
+pub mod fs;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;
@@ -40,6 +41,8 @@ mod loom_tests;
 #[cfg(unix)]
 pub mod net;
 mod park;
+#[cfg(target_os = "linux")]
+pub mod process;
 pub mod runtime;
 mod scheduler;
 pub mod sync;

@@ -47,6 +47,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,10 @@ trait Spawner: Clone + Send + Sync + 'static {
     fn spawn_detached(&self, fut: impl Future<Output = ()> + Send + 'static);
     /// Runs `f` on the runtime's blocking pool.
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R>;
+    /// Reads a whole file with the runtime's own file API.
+    fn read_file(path: Arc<PathBuf>) -> impl Future<Output = Vec<u8>> + Send + 'static;
+    /// Runs `true` as a child process with the runtime's process API and waits for it.
+    fn run_true() -> impl Future<Output = ()> + Send + 'static;
     /// Yields once to the scheduler.
     fn yield_now(&self) -> impl Future<Output = ()> + Send;
     /// Sleeps for `d` on the runtime's timer.
@@ -192,6 +197,13 @@ impl Spawner for ArborSpawner {
     }
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
         Joined(arbor::task::spawn_blocking(f))
+    }
+    async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
+        arbor::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = arbor::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         arbor::yield_now()
@@ -320,6 +332,13 @@ impl Spawner for TokioSpawner {
     }
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
         Joined(tokio::task::spawn_blocking(f))
+    }
+    async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
+        tokio::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = tokio::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
@@ -458,6 +477,13 @@ impl Spawner for SmolSpawner {
     }
     fn spawn_blocking<R: Send + 'static>(&self, f: impl BlockingFn<R>) -> Self::Join<R> {
         smol::unblock(f)
+    }
+    async fn read_file(path: Arc<PathBuf>) -> Vec<u8> {
+        smol::fs::read(&*path).await.unwrap()
+    }
+    async fn run_true() {
+        let status = smol::process::Command::new("true").status().await;
+        assert!(status.unwrap().success());
     }
     fn yield_now(&self) -> impl Future<Output = ()> + Send {
         smol::future::yield_now()
@@ -751,6 +777,64 @@ impl Workload for Blocking {
     }
 }
 
+/// 1000 tasks, spawned from a worker, each reading a whole 4 KiB file (a different one
+/// each) with the runtime's file API (`arbor::fs::read`, `tokio::fs::read`,
+/// `smol::fs::read`), then awaited. The files are made once, before the first round.
+struct FsReadSmall;
+const FS_FILE_SIZE: usize = 4096;
+impl Workload for FsReadSmall {
+    const NAME: &'static str = "fs_read_small";
+    const OPS: usize = 1000;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let files = small_files(Self::OPS);
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let read = |path: &Arc<PathBuf>| {
+                let path = path.clone();
+                inner.spawn(async move {
+                    assert_eq!(S::read_file(path).await.len(), FS_FILE_SIZE);
+                })
+            };
+            join_all(files.iter().map(read)).await;
+        })
+    }
+}
+
+/// Where [`small_files`] puts its files; `main` removes it at the end.
+fn small_files_dir() -> PathBuf {
+    env::temp_dir().join(format!("arbor-compare-fs-{}", process::id()))
+}
+
+/// `n` files of [`FS_FILE_SIZE`] bytes in [`small_files_dir`], made on first use.
+fn small_files(n: usize) -> &'static [Arc<PathBuf>] {
+    static FILES: std::sync::OnceLock<Vec<Arc<PathBuf>>> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir = small_files_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        (0..n)
+            .map(|i| {
+                let path = dir.join(format!("f{i}"));
+                std::fs::write(&path, vec![i as u8; FS_FILE_SIZE]).unwrap();
+                Arc::new(path)
+            })
+            .collect()
+    })
+}
+
+/// 200 tasks, spawned from a worker, each running the `true` program as a child process
+/// and waiting for it (`arbor::process`, `tokio::process`, `smol::process`).
+struct ProcessSpawn;
+impl Workload for ProcessSpawn {
+    const NAME: &'static str = "process_spawn";
+    const OPS: usize = 200;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            join_all((0..Self::OPS).map(|_| inner.spawn(S::run_true()))).await;
+        })
+    }
+}
+
 /// 100k tasks, spawned from a worker, each sleeping 1-10 ms, then awaited. The 10 ms floor
 /// is the same for every runtime; the ratio shows the timer's overhead on top of it.
 struct TimerFanout;
@@ -912,7 +996,7 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 12] = [
+const WORKLOADS: [Entry; 14] = [
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
@@ -920,6 +1004,8 @@ const WORKLOADS: [Entry; 12] = [
     entry::<ChainedSpawn>(),
     entry::<TcpEcho>(),
     entry::<Blocking>(),
+    entry::<FsReadSmall>(),
+    entry::<ProcessSpawn>(),
     entry::<TimerFanout>(),
     entry::<TimeoutReady>(),
     entry::<TimeoutReschedule>(),
@@ -1062,4 +1148,5 @@ fn main() {
     if let (false, Some(ns)) = (cfg.json, spawn_complete_ns) {
         println!("\narbor spawn+complete of an empty task from a worker: {ns:.1} ns");
     }
+    let _ = std::fs::remove_dir_all(small_files_dir());
 }

@@ -10,7 +10,10 @@
 //! - [`Executor`] spawns what hyper spawns onto the current runtime;
 //!   [`TaskGroup`](crate::TaskGroup) is an executor too, whose tasks are children of the
 //!   group.
-//! - [`hyper`] is the hyper arbor was built with (HTTP/1, client and server).
+//! - [`serve`] / [`serve_with`] run a server: HTTP/1.1 and HTTP/2 on one listener (TCP or
+//!   Unix), a task per connection in a [`TaskGroup`](crate::TaskGroup), a header read
+//!   timeout, and a graceful shutdown when the code around it is cancelled.
+//! - [`hyper`] is the hyper arbor was built with (HTTP/1 and HTTP/2, client and server).
 //!
 //! ```
 //! use arbor::http::hyper::server::conn::http1;
@@ -58,11 +61,15 @@ pub use hyper;
 
 mod client;
 mod error;
+#[cfg(unix)]
+mod serve;
 #[cfg(feature = "tls")]
 mod tls;
 
 pub use client::{Client, ClientBuilder};
 pub use error::Error;
+#[cfg(unix)]
+pub use serve::{Listener, ServeConfig, serve, serve_with};
 
 /// hyper's [`Timer`](hyper::rt::Timer) on arbor's clock: its sleeps are arbor
 /// [`Sleep`](crate::time::Sleep)s and its `now` is [`Instant::now`](crate::time::Instant::now),

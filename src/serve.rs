@@ -89,7 +89,7 @@ where
 }
 
 /// The accepted connection failed, not the listener.
-fn is_connection_error(e: &io::Error) -> bool {
+pub(crate) fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionAborted
@@ -100,7 +100,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 }
 
 /// Out of file descriptors (`EMFILE`, `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`).
-fn is_resource_exhaustion(e: &io::Error) -> bool {
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     const EMFILE: i32 = 24;
     const ENFILE: i32 = 23;
     #[cfg(target_os = "linux")]

@@ -26,7 +26,10 @@ use arbor::{main as _, test as _};
 use arbor::{AsCompleted, Gather, SpawnError, TryGather, fail_at, move_on_at};
 // The modules.
 #[cfg(feature = "http")]
-use arbor::http::{Client, ClientBuilder, Error as HttpError, Executor, Timer, hyper};
+use arbor::http::{
+    Client, ClientBuilder, Error as HttpError, Executor, Listener, ServeConfig, Timer, hyper,
+    serve as http_serve, serve_with,
+};
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
@@ -55,8 +58,12 @@ const HTTP: &[&str] = &[
     "ClientBuilder",
     "Error",
     "Executor",
+    "Listener",
+    "ServeConfig",
     "Timer",
     "hyper",
+    "serve",
+    "serve_with",
 ];
 
 /// What the root exports: functions, types, attribute macros, modules and `name!` macros.

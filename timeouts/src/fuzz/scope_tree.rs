@@ -1,9 +1,9 @@
 //! Random trees of task groups, cancel scopes, shields and timeouts on virtual time, checked
 //! against a reference model: the part shared by the `scope_tree` fuzz target
 //! (`arbor_timeouts::fuzz::scope_tree`) and the proptest (`tests/proptest_scope_tree.rs`,
-//! which includes this file with `#[path]`). The includer brings `Timeout` into its own
-//! scope; this file takes it from `super`, so it compiles inside the library and inside a
-//! test crate alike.
+//! which includes this file with `#[path]`). The includer brings `Timeout` and
+//! `TimeoutHandle` into its own scope; this file takes them from `super`, so it compiles
+//! inside the library and inside a test crate alike.
 //!
 //! ## A tree
 //! An [`Op`] is async code: work that ends (succeeds, fails or panics) at a given time, work
@@ -29,7 +29,10 @@
 //! apply): when a group's scope future returns or is dropped, none of its children's
 //! futures is alive; every future made is dropped; a shielded region is only ever cut short
 //! by its own cancel or by the drop of a group around it (a drop is not a cancellation); the
-//! run ends.
+//! run ends. On real time the run follows the model's decisions where timing would blur
+//! them (which work waits for its time, which cancels and reschedules reach a scope that
+//! exists), and work that never ends gives up after [`FOREVER_REAL`]: events a few
+//! microseconds apart may happen in another order there, and with them what cancels what.
 //!
 //! ## The model, in short
 //! A *dropper* (a scope, a group child's task wrapper, a group's body) cancelled at `c`
@@ -41,6 +44,15 @@
 //! (before, its node is detached: shields in eager children are not seen by enclosing
 //! scopes, and an enclosing cancel that drops the unpolled group drops its children).
 //! Dropping a group drops every child at once, shields or not.
+//!
+//! Within one instant the order of polls matters: a region that ends in the dropper's own
+//! flow ends in the dropper's poll, which goes on until the flow suspends, so what the flow
+//! does then happens; a region that ends in another task wakes the dropper's task, and a
+//! check-first dropper then drops before its flow does anything more (a nested group that
+//! resolves at that instant in that flow is dropped unresolved: the outermost cancelled
+//! scope reports). Two orders the model does not follow (a passed deadline firing after the
+//! first poll of a body that opens scopes in it; a child spawned at the instant its group
+//! is dropped) make the run check only the invariants.
 
 use super::{Timeout, TimeoutHandle};
 use arbor_runtime::runtime::{Builder, Runtime};

@@ -59,7 +59,15 @@ impl CancelScope {
     /// A shield defers cancellation that comes through the scope tree: enclosing cancel
     /// scopes, task groups (a group's child waits too) and timeouts. Dropping the future
     /// that contains it, `Task::cancel` of its task, and runtime shutdown still drop it at
-    /// once: a destructor cannot run async code.
+    /// once: a destructor cannot run async code. Dropping a [`TaskGroup`](crate::TaskGroup)'s
+    /// scope future is such a drop for every child of the group: their shields are dropped
+    /// with them, also one a child enters in the poll during which the drop claims it.
+    ///
+    /// A group enters the scope tree at its first poll. Until then, a shield in one of its
+    /// children (spawned by the closure given to [`TaskGroup::scope`](crate::TaskGroup::scope))
+    /// holds up no enclosing scope: one that is cancelled drops the unpolled group like any
+    /// future it wraps, and with it the children and their shields. Await the group where it
+    /// is made to keep its children's shields in force.
     ///
     /// ```
     /// use arbor_taskgroup::CancelScope;

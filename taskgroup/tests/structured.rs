@@ -4,7 +4,7 @@
 
 mod support;
 use arbor_runtime::runtime::Builder;
-use arbor_taskgroup::TaskGroup;
+use arbor_taskgroup::{CancelScope, Cancelled, TaskGroup};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use support::*;
@@ -121,6 +121,119 @@ fn a_child_mid_poll_on_another_worker_is_dropped_before_the_scope_drop_returns()
         0,
         "never polled again once cancelled"
     );
+}
+
+/// Dropping a group is not a cancellation: a child that enters a shielded scope in the very
+/// poll during which the group's drop claims it (mid-poll on another worker) is dropped as
+/// that poll returns, shield and all; the drop does not wait for the region (a destructor
+/// cannot await it). Found by the `scope_tree` fuzz target; this is the documented behaviour
+/// (`CancelScope::shielded`, `TaskGroup`).
+#[test]
+fn a_shield_entered_while_the_group_is_being_dropped_is_dropped_with_it() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let entered = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    let region_dropped = Arc::new(AtomicBool::new(false));
+    let (e, f, rd) = (entered.clone(), finished.clone(), region_dropped.clone());
+    rt.block_on(async move {
+        let inside = Arc::new(Barrier::new(2));
+        let i = inside.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut scope = Box::pin(TaskGroup::<()>::scope(|tg| async move {
+            tx.send(tg.clone()).unwrap();
+            let tg2 = tg.clone();
+            drop(tg.spawn(async move {
+                // Hold a worker inside this poll until the drop has begun (the group is
+                // cancelled by it), then enter a shield in the same poll.
+                i.wait();
+                while !tg2.is_cancelled() {
+                    std::thread::yield_now();
+                }
+                CancelScope::shielded()
+                    .run(async move {
+                        let _flag = OnDrop(move || rd.store(true, SeqCst));
+                        e.store(true, SeqCst);
+                        arbor_runtime::yield_now().await;
+                        f.store(true, SeqCst);
+                    })
+                    .await
+                    .unwrap();
+                Ok(())
+            }));
+            std::future::pending::<()>().await;
+            Ok(())
+        }));
+        assert!(poll_once(&mut scope).await.is_none());
+        let _tg = rx.recv().unwrap();
+        arbor_runtime::to_thread(move || {
+            inside.wait(); // the child is mid-poll on a worker
+            drop(scope); // blocks until the child's poll returned and its future is dropped
+        })
+        .await;
+    });
+    assert!(
+        entered.load(SeqCst),
+        "the shield was entered during the drop"
+    );
+    assert!(
+        region_dropped.load(SeqCst),
+        "and dropped before the drop returned"
+    );
+    assert!(!finished.load(SeqCst), "without running to its end");
+}
+
+/// Before its first poll a group is not in the cancel tree: a shield its closure's children
+/// entered then does not hold up the scope around it. When that scope is cancelled it drops
+/// the unpolled group like any future it wraps, and the group's drop drops the children,
+/// shields and all. Found by the `scope_tree` fuzz target; documented on
+/// `CancelScope::shielded`. (The region never ends by itself: were it to hold up the scope,
+/// the run would not return, which the watchdog reports.)
+#[test]
+fn a_cancelled_scope_drops_an_unpolled_group_and_the_shields_in_its_children() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let entered = Arc::new(AtomicBool::new(false));
+        let region_dropped = Arc::new(AtomicBool::new(false));
+        let (e, rd) = (entered.clone(), region_dropped.clone());
+        let res = rt.block_on(async move {
+            let outer = CancelScope::new();
+            let handle = outer.handle();
+            outer
+                .run(async move {
+                    let e2 = e.clone();
+                    let group = TaskGroup::<()>::scope(|tg| {
+                        drop(tg.spawn(async move {
+                            CancelScope::shielded()
+                                .run(async move {
+                                    let _flag = OnDrop(move || rd.store(true, SeqCst));
+                                    e2.store(true, SeqCst);
+                                    std::future::pending::<()>().await
+                                })
+                                .await
+                                .unwrap();
+                            Ok(())
+                        }));
+                        async { Ok(()) }
+                    });
+                    until(|| e.load(SeqCst)).await; // the child is inside its shield
+                    handle.cancel();
+                    arbor_runtime::yield_now().await; // the scope drops its future here
+                    group.await
+                })
+                .await
+        });
+        let _ = done.send((res, entered.load(SeqCst), region_dropped.load(SeqCst)));
+    });
+    let (res, entered, region_dropped) = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the cancelled scope waited for the shield in the unpolled group's child");
+    assert_eq!(res, Err(Cancelled));
+    assert!(entered);
+    assert!(region_dropped, "the region was dropped with the group");
 }
 
 rt_test! {

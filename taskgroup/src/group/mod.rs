@@ -64,6 +64,13 @@ pub(crate) use completion::Completion;
 /// they happened, as a [`GroupError`], or resumes the panic. Children never outlive the
 /// scope: when its future resolves, or is dropped, every child's future has been dropped.
 ///
+/// Dropping the scope future is not a cancellation: the drop cannot wait for async work, so
+/// it drops every child at once, shielded regions inside them included
+/// ([`CancelScope::shielded`](crate::CancelScope::shielded)), also a region a child enters in
+/// the very poll during which the drop claims it (that poll runs to its end on its worker
+/// first; the drop returns once the child's future is gone). To let children finish their
+/// shielded cleanup, cancel the group (or a scope around it) and await it instead.
+///
 /// Children are `Send + 'static` tasks, spawned on the runtime the group was made in; they
 /// run in parallel with each other and with the body. `TaskGroup` is `Clone + Send + Sync`.
 /// With the `http` feature it is also a `hyper::rt::Executor`: what hyper spawns becomes a

@@ -133,6 +133,16 @@ impl StdError for Error {
     }
 }
 
+impl From<hyper::Error> for Error {
+    /// A failure reading a response body (`Incoming`), or of a connection hyper drives.
+    fn from(e: hyper::Error) -> Error {
+        Error {
+            kind: Kind::Request,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
 impl From<Error> for io::Error {
     /// The kind of the innermost [`io::Error`] cause (`ConnectionRefused`, `TimedOut`, ...),
     /// `Other` when there is none; the [`Error`] is kept as the inner error.

@@ -81,6 +81,13 @@ impl<F: Future<Output: Send + 'static> + Send + 'static> Spawnable for F {}
 
 /// The per-runtime operations a workload uses. Cheap to clone and movable into tasks.
 trait Spawner: Clone + Send + Sync + 'static {
+    /// This runtime's place in [`RUNTIMES`] (`http_hello` files its latencies under it).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    const INDEX: usize;
+    /// Serves hyper's hello world on `listener` until dropped (`http_hello`): arbor's
+    /// `http::serve`, hyper-util's auto builder on tokio; smol has no hyper server.
+    #[cfg(feature = "http")]
+    fn http_hello_server(listener: std::net::TcpListener) -> impl Future<Output = ()> + Send;
     /// A running task (or blocking call): resolves to its output, panicking if it failed.
     type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
     /// Spawns `fut` as a task.
@@ -188,6 +195,15 @@ impl Rt for ArborRt {
 }
 
 impl Spawner for ArborSpawner {
+    const INDEX: usize = 0;
+    #[cfg(feature = "http")]
+    async fn http_hello_server(listener: std::net::TcpListener) {
+        use arbor::http::hyper::service::service_fn;
+        let listener = arbor::net::TcpListener::from_std(listener).unwrap();
+        arbor::http::serve(listener, service_fn(http_bench::hello))
+            .await
+            .unwrap();
+    }
     type Join<T: Send + 'static> = Joined<arbor::Task<T>>;
     fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
         Joined(arbor::spawn(fut))
@@ -323,6 +339,23 @@ impl Rt for TokioRt {
 }
 
 impl Spawner for TokioSpawner {
+    const INDEX: usize = 1;
+    #[cfg(feature = "http")]
+    async fn http_hello_server(listener: std::net::TcpListener) {
+        use hyper::service::service_fn;
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap(); // as arbor's serve does
+            tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let conn =
+                    builder.serve_connection(TokioIo::new(stream), service_fn(http_bench::hello));
+                let _ = conn.await;
+            });
+        }
+    }
     type Join<T: Send + 'static> = Joined<tokio::task::JoinHandle<T>>;
     fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
         Joined(tokio::spawn(fut))
@@ -467,6 +500,11 @@ impl Drop for SmolRt {
 }
 
 impl Spawner for SmolSpawner {
+    const INDEX: usize = 2;
+    #[cfg(feature = "http")]
+    async fn http_hello_server(_: std::net::TcpListener) {
+        unreachable!("http_hello does not run on smol")
+    }
     // smol's tasks resolve to their output directly (a panic resumes in the awaiter).
     type Join<T: Send + 'static> = smol::Task<T>;
     fn spawn<F: Spawnable>(&self, fut: F) -> Self::Join<F::Output> {
@@ -652,6 +690,8 @@ mod oneshot {
 trait Workload {
     const NAME: &'static str;
     const OPS: usize;
+    /// Whether smol has the primitive (its column is blank otherwise).
+    const ON_SMOL: bool = true;
     /// One round. Runs inside `block_on`, on the caller's thread (not a worker).
     fn run<S: Spawner>(sp: S) -> impl Future<Output = ()>;
     /// One round and the time it counts: by default the whole round; a workload that
@@ -835,6 +875,150 @@ impl Workload for ProcessSpawn {
     }
 }
 
+/// hyper's hello world served by each runtime (arbor: `arbor::http::serve`; tokio:
+/// hyper-util's auto builder with a task per connection, as its examples do; both with
+/// `TCP_NODELAY`), loaded by one generator that is the same for both: [`http_bench::load`],
+/// 64 keep-alive HTTP/1.1 connections on one thread of its own (a smol `LocalExecutor`, so
+/// neither runtime drives its own load), each sending [`http_bench::REQUESTS_PER_CONN`]
+/// GETs one after the other. A request's latency is from its first byte written to its
+/// response's last byte read; `ns_per_op` is the round's time per request (so requests per
+/// second are 1e9 / ns_per_op), and `main` prints p50/p99 over every round's requests.
+#[cfg(feature = "http")]
+struct HttpHello;
+#[cfg(feature = "http")]
+impl Workload for HttpHello {
+    const NAME: &'static str = "http_hello";
+    const OPS: usize = http_bench::CONNECTIONS * http_bench::REQUESTS_PER_CONN;
+    const ON_SMOL: bool = false;
+    async fn run<S: Spawner>(sp: S) {
+        let listener = std::net::TcpListener::bind(LOOPBACK).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = sp.spawn(async move {
+            let mut serve = std::pin::pin!(S::http_hello_server(listener));
+            let mut stopped = std::pin::pin!(stopped);
+            std::future::poll_fn(|cx| {
+                if serve.as_mut().poll(cx).is_ready() {
+                    panic!("the hello server stopped by itself");
+                }
+                stopped.as_mut().poll(cx)
+            })
+            .await;
+        });
+        let (done, latencies) = oneshot::channel();
+        thread::spawn(move || done.send(http_bench::load(addr)));
+        let latencies = latencies.await;
+        http_bench::record(S::INDEX, latencies);
+        stop.send(());
+        server.await;
+    }
+}
+
+/// The `http_hello` service, its load generator, and the latencies it measured.
+#[cfg(feature = "http")]
+mod http_bench {
+    use super::{Duration, Instant, Mutex, RUNTIMES, SocketAddr};
+    use http_body_util::Full;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response};
+    use std::convert::Infallible;
+
+    /// Keep-alive connections the generator opens.
+    pub(super) const CONNECTIONS: usize = 64;
+    /// GETs each connection sends, one after the other.
+    pub(super) const REQUESTS_PER_CONN: usize = 300;
+
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n";
+    const BODY: &[u8] = b"Hello, World!";
+
+    /// The service: the same on both runtimes.
+    pub(super) async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        Ok(Response::new(Full::new(Bytes::from_static(BODY))))
+    }
+
+    /// Every request's latency, per runtime, over all rounds.
+    static LATENCIES: Mutex<[Vec<Duration>; 3]> = Mutex::new([Vec::new(), Vec::new(), Vec::new()]);
+
+    pub(super) fn record(runtime: usize, latencies: Vec<Duration>) {
+        LATENCIES.lock().unwrap()[runtime].extend(latencies);
+    }
+
+    /// `(runtime, p50, p99)` for each runtime that served `http_hello`.
+    pub(super) fn percentiles() -> Vec<(&'static str, Duration, Duration)> {
+        let mut all = LATENCIES.lock().unwrap();
+        let mut out = Vec::new();
+        for (i, lat) in all.iter_mut().enumerate() {
+            if lat.is_empty() {
+                continue;
+            }
+            lat.sort_unstable();
+            let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+            out.push((RUNTIMES[i], at(0.50), at(0.99)));
+        }
+        out
+    }
+
+    /// Runs the load on this (non-runtime) thread: [`CONNECTIONS`] connections to `addr`,
+    /// each sending [`REQUESTS_PER_CONN`] GETs in turn and checking each response. Returns
+    /// every request's latency.
+    pub(super) fn load(addr: SocketAddr) -> Vec<Duration> {
+        let ex = smol::LocalExecutor::new();
+        smol::block_on(ex.run(async {
+            let conns: Vec<_> = (0..CONNECTIONS)
+                .map(|_| ex.spawn(connection(addr)))
+                .collect();
+            let mut all = Vec::with_capacity(CONNECTIONS * REQUESTS_PER_CONN);
+            for conn in conns {
+                all.extend(conn.await);
+            }
+            all
+        }))
+    }
+
+    async fn connection(addr: SocketAddr) -> Vec<Duration> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = smol::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut latencies = Vec::with_capacity(REQUESTS_PER_CONN);
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..REQUESTS_PER_CONN {
+            let start = Instant::now();
+            stream.write_all(REQUEST).await.unwrap();
+            // Read until the head and a body of the announced length are in.
+            let mut have = 0;
+            loop {
+                let n = stream.read(&mut buf[have..]).await.unwrap();
+                assert!(n > 0, "the server closed the connection");
+                have += n;
+                if let Some(total) = response_len(&buf[..have]) {
+                    assert_eq!(have, total, "one response, no more");
+                    assert!(buf[..have].ends_with(BODY));
+                    break;
+                }
+            }
+            latencies.push(start.elapsed());
+        }
+        latencies
+    }
+
+    /// The whole response's length once its head is in `buf` (head + content-length).
+    fn response_len(buf: &[u8]) -> Option<usize> {
+        let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = std::str::from_utf8(&buf[..head_end]).unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let len = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().unwrap())
+            })
+            .expect("a content-length");
+        (buf.len() >= head_end + len).then_some(head_end + len)
+    }
+}
+
 /// 100k tasks, spawned from a worker, each sleeping 1-10 ms, then awaited. The 10 ms floor
 /// is the same for every runtime; the ratio shows the timer's overhead on top of it.
 struct TimerFanout;
@@ -996,7 +1180,7 @@ const fn entry<W: Workload>() -> Entry {
 }
 
 /// Every workload, in the order they run.
-const WORKLOADS: [Entry; 14] = [
+const WORKLOADS: &[Entry] = &[
     entry::<SpawnManyLocal>(),
     entry::<SpawnManyRemote>(),
     entry::<YieldMany>(),
@@ -1011,6 +1195,8 @@ const WORKLOADS: [Entry; 14] = [
     entry::<TimeoutReschedule>(),
     entry::<GroupFanout>(),
     entry::<GroupCancel>(),
+    #[cfg(feature = "http")]
+    entry::<HttpHello>(),
 ];
 
 // ====== Measurement =====================================================================
@@ -1030,6 +1216,9 @@ fn measure<W: Workload>(cfg: &Config) -> [f64; 3] {
     for round in 0..WARMUP_ROUNDS + cfg.rounds {
         for slot in 0..RUNTIMES.len() {
             let which = (round + slot) % RUNTIMES.len();
+            if which == 2 && !W::ON_SMOL {
+                continue;
+            }
             let timed = || match which {
                 0 => time_round::<W, _>(&arbor),
                 1 => time_round::<W, _>(&tokio),
@@ -1044,6 +1233,9 @@ fn measure<W: Workload>(cfg: &Config) -> [f64; 3] {
         }
     }
     samples.map(|mut rounds| {
+        if rounds.is_empty() {
+            return f64::NAN; // not run on this runtime
+        }
         rounds.sort_unstable();
         let mid = rounds.len() / 2;
         let median = match rounds.len() % 2 {
@@ -1097,7 +1289,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--bench" => {
                 for name in value()?.split(',').filter(|n| !n.is_empty()) {
                     if !WORKLOADS.iter().any(|w| w.0 == name) {
-                        let known = WORKLOADS.map(|w| w.0).join(", ");
+                        let known = WORKLOADS.iter().map(|w| w.0).collect::<Vec<_>>().join(", ");
                         return Err(format!("unknown bench `{name}`; known: {known}"));
                     }
                     cfg.benches.push(name.to_owned());
@@ -1143,6 +1335,12 @@ fn main() {
             println!(
                 "{name:<20} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
             );
+        }
+    }
+    #[cfg(feature = "http")]
+    if !cfg.json && wanted(HttpHello::NAME) {
+        for (runtime, p50, p99) in http_bench::percentiles() {
+            println!("http_hello latency, {runtime}: p50 {p50:.1?}, p99 {p99:.1?}");
         }
     }
     if let (false, Some(ns)) = (cfg.json, spawn_complete_ns) {

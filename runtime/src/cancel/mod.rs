@@ -49,6 +49,7 @@
 
 mod current;
 mod deadline;
+mod leaf;
 mod node;
 mod scope;
 mod shield;
@@ -62,6 +63,7 @@ mod loom_tests;
 pub(crate) use current::LazyScope;
 pub use current::{current_deadline, lazy_scope};
 pub use deadline::DeadlineTimer;
-pub use node::{CancelHook, CancelNode};
+pub(crate) use leaf::NO_LEAF;
+pub use node::CancelNode;
 pub use scope::{InScope, ScopePoll, ScopeState};
 pub use shield::ShieldRegion;

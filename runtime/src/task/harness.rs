@@ -103,9 +103,14 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         match self.poll_inner() {
             PollOutcome::Done => {}
             PollOutcome::Notified => {
-                // SAFETY: the running reference becomes the new `Notified`'s.
-                let task = unsafe { Notified::from_raw(self.raw()) };
+                let raw = self.raw();
+                // SAFETY: `transition_to_idle` took a fresh reference for the new `Notified`.
+                let task = unsafe { Notified::from_raw(raw) };
                 self.core().scheduler.yield_now(task);
+                // The running reference kept the task (and the scheduler hook the call ran
+                // on) alive until the call returned: once queued, another worker may run
+                // and complete it (see "Submitting keeps a reference" in `mod.rs`).
+                raw.drop_reference();
             }
             PollOutcome::Complete => self.complete(),
             PollOutcome::Dealloc => self.dealloc(),
@@ -212,6 +217,15 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     /// Publishes the output, wakes the handle, leaves the owned list and drops the
     /// references of the runner and the list.
     fn complete(self) {
+        // The future is gone. Leave the leaf list of the node the task was spawned under
+        // (`cancel/leaf.rs`) before anyone can see the task complete: whoever awaited it
+        // sees the list without it.
+        let leaf = self
+            .trailer()
+            .meta
+            .cancel
+            .as_ref()
+            .is_some_and(|node| node.remove_leaf(self.raw()));
         let snapshot = self.state().transition_to_complete();
         // Dropping an unread output must not unwind into a worker (`wake_join` contains a
         // panic of the handle's waker itself).
@@ -239,7 +253,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 2
             }
             None => 1,
-        };
+        } + usize::from(leaf);
+
         if self.state().transition_to_terminal(released) {
             self.dealloc();
         }

@@ -8,7 +8,16 @@
 //! | `Notified` | a run queue | one, consumed by running the task |
 //! | [`Task<T>`](crate::Task) | the user | one, released on drop (detaches the task) |
 //! | `Waker` | whoever waits on the task's behalf | one each |
-//! | [`TaskRef`] | a task group, for each child (doc-hidden) | one, released on drop |
+//! | leaf entry | the cancel node the task was spawned under (`cancel/leaf.rs`) | one, released on completion |
+//! | [`TaskRef`] | a dropped task group, for each child it cancels in place (doc-hidden) | one, released on drop |
+//!
+//! ## Submitting keeps a reference
+//! Whoever hands a `Notified` to a scheduler keeps a reference of its own until the
+//! scheduler call returns: once queued, the task may run, complete and be freed on another
+//! worker while the call still runs, and the scheduler hook it is called on (`S`) lives in
+//! the task. So a consumed waker (`wake_by_val`) and a runner resubmitting a task woken
+//! during its poll take a fresh reference for the `Notified` and drop their own after the
+//! call; the other submitters (`wake_by_ref`, `Task::cancel`, spawning) hold one anyway.
 
 mod core;
 mod error;
@@ -88,6 +97,12 @@ where
     S: Schedule,
 {
     let raw = RawTask::new(future, scheduler, TaskId::next(), meta);
+    if let Some(node) = &raw.trailer().meta.cancel {
+        // A leaf of the node it was spawned under from before it can run: the list's
+        // reference, released when the task completes (`Harness::complete`).
+        raw.ref_inc();
+        node.add_leaf(raw);
+    }
     // The three references of `INITIAL_STATE`.
     (
         OwnedTask::from_raw(raw),

@@ -115,7 +115,13 @@ impl RawTask {
     /// A waker consumed by `wake`: consumes its reference.
     pub(crate) fn wake_by_val(self) {
         match self.header().state.transition_to_notified_by_val() {
-            TransitionToNotified::Submit => self.schedule(),
+            TransitionToNotified::Submit => {
+                // The transition took a fresh reference for the `Notified`; ours keeps the
+                // task alive until the scheduler call returns (the task may run, complete
+                // and lose every other reference meanwhile: see `task/mod.rs`).
+                self.schedule();
+                self.drop_reference();
+            }
             // SAFETY: the waker held the last reference.
             TransitionToNotified::Dealloc => unsafe { (self.header().vtable.dealloc)(self.ptr) },
             TransitionToNotified::DoNothing => {}

@@ -78,7 +78,8 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Idle; the running reference was dropped.
     Ok,
-    /// Woken during the poll: the running reference becomes a new `Notified` to submit.
+    /// Woken during the poll: a fresh reference was taken for a new `Notified` to submit;
+    /// the runner drops its own once it has submitted it.
     OkNotified,
     /// Idle, and the running reference was the last one: deallocate.
     OkDealloc,
@@ -171,7 +172,9 @@ impl State {
             let mut next = curr;
             next.0 &= !RUNNING;
             let action = if next.is_notified() {
-                // Keep the running reference: it becomes the new `Notified`'s.
+                // A fresh reference for the new `Notified`; the runner keeps its own until
+                // it has submitted it.
+                next.ref_inc();
                 TransitionToIdle::OkNotified
             } else {
                 next.ref_dec();
@@ -218,8 +221,10 @@ impl State {
                     TransitionToNotified::DoNothing
                 }
             } else {
-                // Idle: the waker's reference becomes the `Notified`'s.
+                // Idle: a fresh reference for the `Notified`; the waker keeps its own until
+                // it has submitted it, then drops it.
                 next.0 |= NOTIFIED;
+                next.ref_inc();
                 TransitionToNotified::Submit
             };
             (action, Some(next))
@@ -419,7 +424,27 @@ mod tests {
             TransitionToNotified::DoNothing
         );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
+        // The new `Notified`'s reference is a fresh one: the runner keeps its own until it
+        // has submitted the task (the task may run and complete elsewhere meanwhile).
+        assert_eq!(s.load().ref_count(), 4);
+        assert!(!s.ref_dec());
         assert_eq!(s.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn a_consumed_waker_keeps_its_reference_through_the_submit() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+        // Two references left (list, handle), plus a waker's.
+        s.ref_inc();
+        assert_eq!(
+            s.transition_to_notified_by_val(),
+            TransitionToNotified::Submit
+        );
+        // The waker's reference and the `Notified`'s: the waker drops its own after the
+        // scheduler call returned.
+        assert_eq!(s.load().ref_count(), 4);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! | file | what |
 //! |---|---|
 //! | `mod.rs` | [`TaskGroup`] (the handle), [`GroupScope`] (the scope future) |
-//! | `shared.rs` | what they share: the group's cancel node, registry of children, outcome |
+//! | `shared.rs` | what they share: the group's cancel node (its leaves are the children), outcome |
 //! | `child.rs` | the future each child task runs: the user's, wrapped |
 //! | `completion.rs` | the live-children count and the wait for it to reach zero (loom-checked) |
 //! | `error.rs` | [`GroupError`], [`SpawnError`] |
@@ -188,11 +188,12 @@ impl<E: Send + 'static> TaskGroup<E> {
         }
         let child = Child::new(fut, shared.clone());
         let builder = arbor_runtime::task::Builder::new().cancel_node(shared.node.clone());
+        // The child is a leaf of the group's node from before it can run (the group keeps no
+        // list of its own; see `shared.rs`).
         let task = match shared.handle.get() {
             Some(handle) => builder.spawn_on(child, handle),
             None => builder.spawn(child),
         };
-        shared.register(task.task_ref());
         Ok(task)
     }
 
@@ -353,7 +354,6 @@ where
 
         ready!(shared.completion.poll_closed(cx));
         scope.finish();
-        shared.release_children();
         let outcome = shared.take_outcome();
         if let Some(payload) = outcome.panic {
             *this.phase = Phase::Done;

@@ -26,9 +26,18 @@
 //!    cancelled by its own `cancel()` gives `Err(GroupError)` with `is_cancelled()`; a
 //!    group cancelled only because an enclosing scope was stays pending, so that the
 //!    outermost cancelled scope catches (DESIGN.md section 3, rule 3); else the body's value.
-//! 5. Dropped before step 4 finished: the body is dropped, every child is cancelled, and the
-//!    destructor returns only once every child's future has been dropped
-//!    (`Shared::drop_children` says how, and why its short wait cannot deadlock).
+//! 5. Dropped before step 4 finished: the body is dropped, the group node's leaves (the
+//!    children) are closed and each is cancelled in place, children spawned meanwhile are
+//!    cancelled in place by their spawner, and the destructor returns only once every
+//!    child's future has been dropped (`Shared::drop_children` says how, and why its short
+//!    wait cannot deadlock).
+//!
+//! ## The children
+//! A child is a leaf task of the group's cancel node (the runtime's `cancel/leaf.rs`), listed
+//! from before it can run until it completes: the group keeps no registry of its own.
+//! Cancelling the group's node (`cancel`, a failure, an enclosing scope) wakes each child,
+//! whose wrapper (`child.rs`) drops its future at that poll; a child spawned after the
+//! cancel reads the flag at its first poll.
 
 mod child;
 mod completion;

@@ -21,9 +21,11 @@
 //! 3. **Cancel** (`node.rs`, protocol 1): the propagation's locked section on a node wakes
 //!    each listed task (by reference: the list's reference keeps it alive through the
 //!    submit), unless the node's leaves are closed. A woken task reads the cancellation at
-//!    its next poll. A registration racing the cancel either comes first (the walk finds the
-//!    task) or second (the cancel set `CANCELLED` before its locked section, so the task's
-//!    first poll, which comes after its registration, reads it).
+//!    its next poll: the wake is an RMW on the task's state word even when the task is
+//!    queued already, so the poll that follows (whose start reads that word) sees the flag.
+//!    A registration racing the cancel either comes first (the walk finds the task) or
+//!    second (the cancel set `CANCELLED` before its locked section, so the task's first
+//!    poll, which comes after its registration, reads it).
 //! 4. **Close** ([`CancelNode::close_leaves`], a group's scope dropped before it finished):
 //!    under the lock, set `LEAVES_CLOSED` and take a new reference to each listed task; the
 //!    caller cancels them in place outside the lock. A spawn that registers later finds the

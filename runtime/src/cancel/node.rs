@@ -325,7 +325,7 @@ impl CancelNode {
                 // the list. Submitting takes no cancel-node lock (a task is only polled
                 // later, by a worker), so this cannot deadlock.
                 for task in inner.leaves.iter() {
-                    task.wake_by_ref();
+                    task.wake_for_cancel();
                 }
             }
             inner.waker.clone()

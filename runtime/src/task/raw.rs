@@ -137,6 +137,17 @@ impl RawTask {
         }
     }
 
+    /// The cancel walk of the node this task is a leaf of wakes it (see
+    /// `State::transition_to_notified_for_cancel`). Consumes nothing; the caller holds a
+    /// reference across the submit.
+    pub(crate) fn wake_for_cancel(self) {
+        match self.header().state.transition_to_notified_for_cancel() {
+            TransitionToNotified::Submit => self.schedule(),
+            TransitionToNotified::Dealloc => unreachable!("a wake by reference drops none"),
+            TransitionToNotified::DoNothing => {}
+        }
+    }
+
     /// `Task::cancel`: returns whether the task had not finished.
     pub(crate) fn remote_cancel(self) -> bool {
         let (not_finished, submit) = self.header().state.transition_to_notified_and_cancel();

@@ -247,6 +247,28 @@ impl State {
         })
     }
 
+    /// A cancel walk wakes a leaf task (`cancel/leaf.rs`): as
+    /// [`transition_to_notified_by_ref`](Self::transition_to_notified_by_ref), but always
+    /// an RMW, also when the task is already notified or complete (writing the word back
+    /// unchanged). The task's next `transition_to_running` (or `transition_to_idle`) then
+    /// reads from it, so the poll that follows sees the cancel flag the walker set before:
+    /// with a plain load, a walker finding the task queued and a runner starting it would
+    /// each read the other's location stale (loom found it).
+    pub(crate) fn transition_to_notified_for_cancel(&self) -> TransitionToNotified {
+        self.fetch_update_action(|mut next| {
+            if next.is_complete() || next.is_notified() {
+                (TransitionToNotified::DoNothing, Some(next))
+            } else if next.is_running() {
+                next.0 |= NOTIFIED;
+                (TransitionToNotified::DoNothing, Some(next))
+            } else {
+                next.0 |= NOTIFIED;
+                next.ref_inc();
+                (TransitionToNotified::Submit, Some(next))
+            }
+        })
+    }
+
     /// `Task::cancel` from any thread. Returns whether the task had not completed, and
     /// whether the caller must submit a `Notified` (with the fresh reference taken here) so
     /// that a worker drops the future.

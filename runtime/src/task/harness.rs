@@ -15,8 +15,8 @@
 //! is `None` the clock is never read.
 //!
 //! ## References
-//! `poll` consumes the `Notified` reference: on `Pending` it is dropped, or kept until the
-//! resubmitted `Notified` (which gets a fresh reference) is handed to the scheduler; on
+//! `poll` consumes the `Notified` reference: on `Pending` it is dropped, or reused for the
+//! resubmitted `Notified` (submitted on a copy of the hook: see `task/mod.rs`); on
 //! completion it is dropped with the owned list's reference and, for a task spawned under a
 //! cancel node, the node's leaf-list reference (`cancel/leaf.rs`). `shutdown` consumes the
 //! owned list's reference the same way.
@@ -105,14 +105,19 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         match self.poll_inner() {
             PollOutcome::Done => {}
             PollOutcome::Notified => {
-                let raw = self.raw();
-                // SAFETY: `transition_to_idle` took a fresh reference for the new `Notified`.
-                let task = unsafe { Notified::from_raw(raw) };
-                self.core().scheduler.yield_now(task);
-                // The running reference kept the task (and the scheduler hook the call ran
-                // on) alive until the call returned: once queued, another worker may run
-                // and complete it (see "Submitting keeps a reference" in `mod.rs`).
-                raw.drop_reference();
+                // Once queued, the task may run, complete and be freed on another worker
+                // before `yield_now` returns, and the hook lives in the task: the call runs
+                // on a bitwise copy of the hook, taken before the hand-off and never
+                // dropped (see "Submitting keeps a reference" in `mod.rs`).
+                // SAFETY: the copy is never dropped, so the hook's ownership stays with the
+                // task; what it points to outlives the call by `Schedule`'s contract (this
+                // thread polls the scheduler's tasks, so it keeps the hook's referents
+                // alive while it runs them).
+                let scheduler =
+                    ManuallyDrop::new(unsafe { std::ptr::read(&self.core().scheduler) });
+                // SAFETY: the running reference becomes the new `Notified`'s.
+                let task = unsafe { Notified::from_raw(self.raw()) };
+                scheduler.yield_now(task);
             }
             PollOutcome::Complete => self.complete(),
             PollOutcome::Dealloc => self.dealloc(),
@@ -438,11 +443,59 @@ mod tests {
     }
 
     #[test]
-    fn a_runner_resubmitting_a_task_keeps_it_alive_through_the_submit() {
+    fn a_runner_resubmitting_a_task_calls_the_hook_through_a_copy() {
         // Woken during its own poll (`yield_now`): the runner resubmits it when the poll
-        // ends, and the submit runs it to completion.
-        let (notified, freed) = detached(Waker::wake_by_ref);
+        // ends and the submit runs it to completion, freeing it (and the hook in it) while
+        // the call still runs on the hook; the call runs on a copy, which is never dropped.
+        let freed = Arc::new(AtomicBool::new(false));
+        let polls = AtomicUsize::new(0);
+        let fut = poll_fn(move |cx| {
+            if polls.fetch_add(1, SeqCst) == 0 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        // The test keeps the hook's referents alive, as a worker keeps its runtime's handle
+        // (`Schedule`'s contract).
+        let canary = Arc::new(CANARY);
+        let hook = YieldInline {
+            freed: freed.clone(),
+            canary: canary.clone(),
+        };
+        let (owned, notified, task) = new_task(fut, hook, TaskMeta::default());
+        drop(owned);
+        drop(task);
         notified.run();
         assert!(freed.load(SeqCst), "freed once the runner is done");
+    }
+
+    const CANARY: u64 = 0x5eed_cafe;
+
+    /// Runs a task resubmitted by its runner at once, then reads the hook it was called on,
+    /// which must still be valid though the task holding the original was freed (without
+    /// the copy, `self` is in the freed task: AddressSanitizer reports the read).
+    struct YieldInline {
+        freed: Arc<AtomicBool>,
+        canary: Arc<u64>,
+    }
+
+    impl Drop for YieldInline {
+        fn drop(&mut self) {
+            self.freed.store(true, SeqCst);
+        }
+    }
+
+    impl Schedule for YieldInline {
+        fn schedule(&self, task: Notified<Self>) {
+            task.run();
+            assert!(self.freed.load(SeqCst), "the task ran to completion inline");
+            assert_eq!(*self.canary, CANARY);
+        }
+
+        fn release(&self, _task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+            None
+        }
     }
 }

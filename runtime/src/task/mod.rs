@@ -12,12 +12,17 @@
 //! | [`TaskRef`] | a dropped task group, for each child it cancels in place (doc-hidden) | one, released on drop |
 //!
 //! ## Submitting keeps a reference
-//! Whoever hands a `Notified` to a scheduler keeps a reference of its own until the
-//! scheduler call returns: once queued, the task may run, complete and be freed on another
-//! worker while the call still runs, and the scheduler hook it is called on (`S`) lives in
-//! the task. So a consumed waker (`wake_by_val`) and a runner resubmitting a task woken
-//! during its poll take a fresh reference for the `Notified` and drop their own after the
-//! call; the other submitters (`wake_by_ref`, `Task::cancel`, spawning) hold one anyway.
+//! Once a `Notified` is queued, the task may run, complete and be freed on another worker
+//! while the scheduler call that queued it still runs, and the scheduler hook the call runs
+//! on (`S`, `&self`) lives in the task. So:
+//! - a submitter keeps a reference of its own until the call returns: a consumed waker
+//!   (`wake_by_val`) takes a fresh reference for the `Notified` (in the same CAS) and drops
+//!   its own after the call; `wake_by_ref`, `Task::cancel`, a cancel walk and spawning hold
+//!   one anyway;
+//! - the runner resubmitting a task woken during its poll (`yield_now`) hands its own
+//!   reference over, as the hot path it is, and calls the hook through a bitwise copy made
+//!   before the hand-off and never dropped: [`Schedule`]'s contract keeps what the copy
+//!   points to alive on a thread that polls the scheduler's tasks.
 
 mod core;
 mod error;
@@ -51,6 +56,11 @@ use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 /// The hook a task calls into its scheduler with.
+///
+/// Contract: a thread that polls a task of this scheduler keeps whatever the hook points to
+/// alive for as long as it runs tasks (a worker holds the runtime's handle; `block_on`
+/// borrows the runtime), so that `yield_now` may be called on a bitwise copy of the hook
+/// while the task that holds the original is freed (see "Submitting keeps a reference").
 pub(crate) trait Schedule: Sync + Sized + 'static {
     /// A woken task must run again.
     fn schedule(&self, task: Notified<Self>);

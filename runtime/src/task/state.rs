@@ -78,8 +78,7 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Idle; the running reference was dropped.
     Ok,
-    /// Woken during the poll: a fresh reference was taken for a new `Notified` to submit;
-    /// the runner drops its own once it has submitted it.
+    /// Woken during the poll: the running reference becomes a new `Notified` to submit.
     OkNotified,
     /// Idle, and the running reference was the last one: deallocate.
     OkDealloc,
@@ -172,9 +171,7 @@ impl State {
             let mut next = curr;
             next.0 &= !RUNNING;
             let action = if next.is_notified() {
-                // A fresh reference for the new `Notified`; the runner keeps its own until
-                // it has submitted it.
-                next.ref_inc();
+                // Keep the running reference: it becomes the new `Notified`'s.
                 TransitionToIdle::OkNotified
             } else {
                 next.ref_dec();
@@ -446,10 +443,6 @@ mod tests {
             TransitionToNotified::DoNothing
         );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
-        // The new `Notified`'s reference is a fresh one: the runner keeps its own until it
-        // has submitted the task (the task may run and complete elsewhere meanwhile).
-        assert_eq!(s.load().ref_count(), 4);
-        assert!(!s.ref_dec());
         assert_eq!(s.load().ref_count(), 3);
     }
 

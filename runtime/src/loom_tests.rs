@@ -1,9 +1,12 @@
 //! Loom models of the lock-free protocols: the task state machine (wake vs complete vs
 //! cancel vs in-place cancel vs handle drop), the workers' idle protocol, and the parker's
-//! hand-off with the driver.
+//! hand-off with the driver; tasks as leaves of the cancel tree (`cancel/leaf.rs`): a spawn
+//! into a group racing its cancel, and racing its drop (close and cancel in place), and the
+//! cancel walk racing a child completing.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p arbor-runtime --release --lib loom`.
 
+use crate::cancel::CancelNode;
 use crate::loom::sync::Mutex;
 use crate::scheduler::multi_thread::Idle;
 use crate::task::{self, Notified, OwnedTask, Schedule, Task, TaskMeta};
@@ -439,5 +442,152 @@ fn loom_park_two_parkers_one_driver() {
         park_until(&mut a, &flag_a);
         tb.join().unwrap();
         waker.join().unwrap();
+    });
+}
+
+/// Explores the leaf models with at most this many preemptions: the races need one or two
+/// (the lost cancel of a load-only wake showed at three); five keeps each model under a
+/// second.
+const LEAF_PREEMPTION_BOUND: usize = 5;
+
+fn leaf_model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(LEAF_PREEMPTION_BOUND);
+    builder.check(f);
+}
+
+/// A group child in miniature: completes once it sees `group` cancelled at a poll, and
+/// registers no waker of its own, so only the group's leaf walk (or its first poll) can
+/// get it to see the cancel. Counts its polls and its drop.
+struct UntilCancelled {
+    group: std::sync::Arc<CancelNode>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Future for UntilCancelled {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        self.polls.fetch_add(1, SeqCst);
+        if self.group.is_cancelled() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for UntilCancelled {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+/// Spawns an `UntilCancelled` under `group` on `queue`, as `task::Builder::cancel_node` does:
+/// `new_task` lists it as a leaf of `group` before it is submitted.
+fn spawn_leaf(
+    queue: &Queue,
+    group: &std::sync::Arc<CancelNode>,
+) -> (Task<()>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (polls, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let fut = UntilCancelled {
+        group: group.clone(),
+        polls: polls.clone(),
+        drops: drops.clone(),
+    };
+    let meta = TaskMeta {
+        cancel: Some(group.clone()),
+        ..TaskMeta::default()
+    };
+    let (owned, notified, task) = task::new_task(fut, queue.clone(), meta);
+    // No owned list in these models: `release` returns `None`.
+    drop(owned);
+    queue.schedule(notified);
+    (task, polls, drops)
+}
+
+#[test]
+fn loom_spawn_into_a_group_races_its_cancel() {
+    leaf_model(|| {
+        let group = CancelNode::new(None, false);
+        let canceller = {
+            let group = group.clone();
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        let queue = Queue::default();
+        let (mut task, _polls, drops) = spawn_leaf(&queue, &group);
+        // A worker runs the child, maybe before the cancel, maybe after.
+        queue.run_all();
+        canceller.join().unwrap();
+        queue.run_all();
+        // The cancel's walk found the leaf and woke it, or the child's first poll (after its
+        // registration) read the flag: either way it saw the cancel and completed.
+        assert!(
+            poll_once(&mut task).is_ready(),
+            "a child spawned during the cancel never saw it"
+        );
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(group.leaf_count(), 0, "a completed child stayed listed");
+    });
+}
+
+#[test]
+fn loom_spawn_into_a_group_races_its_drop() {
+    leaf_model(|| {
+        let group = CancelNode::new(None, false);
+        // The group's scope future is dropped (`Shared::drop_children`): close the leaves,
+        // cancel, and cancel each listed child in place.
+        let dropper = {
+            let group = group.clone();
+            thread::spawn(move || {
+                let children = group.close_leaves();
+                group.cancel();
+                for child in &children {
+                    child.cancel_in_place();
+                }
+            })
+        };
+        // A sibling spawns a child meanwhile (`task::Builder::spawn`): list, submit, then
+        // check whether the leaves were closed before the spawn returned.
+        let queue = Queue::default();
+        let (mut task, polls, drops) = spawn_leaf(&queue, &group);
+        task.cancel_if_leaves_closed();
+        dropper.join().unwrap();
+        // No worker ran anything: the child was cancelled in place by the dropper or by its
+        // spawner, never leaked, never polled.
+        assert_eq!(drops.load(SeqCst), 1, "a child outlived its dropped group");
+        assert_eq!(polls.load(SeqCst), 0);
+        queue.run_all();
+        match poll_once(&mut task) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            _ => panic!("the child did not complete as cancelled"),
+        }
+        assert_eq!(group.leaf_count(), 0);
+    });
+}
+
+#[test]
+fn loom_cancel_walk_races_a_child_completing() {
+    leaf_model(|| {
+        let group = CancelNode::new(None, false);
+        let queue = Queue::default();
+        let (mut task, _polls, drops) = spawn_leaf(&queue, &group);
+        queue.run_all();
+        // The child is idle and listed. A cancel walks the leaves while a runtime shutdown
+        // completes the child on this thread (its list entry leaves under the node's lock).
+        let canceller = {
+            let group = group.clone();
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        task.task_ref().cancel_in_place();
+        canceller.join().unwrap();
+        queue.run_all();
+        assert!(poll_once(&mut task).is_ready());
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(group.leaf_count(), 0);
     });
 }

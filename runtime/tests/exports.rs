@@ -46,7 +46,6 @@ fn each_module_exports_exactly_the_listed_items() {
             "cancel",
             &["src/cancel/mod.rs"],
             &[
-                "CancelHook",
                 "CancelNode",
                 "DeadlineTimer",
                 "InScope",

@@ -8,7 +8,8 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `node.rs` | [`CancelNode`]: the tree, its flags, attach, cancel and propagation, wakers, hooks, the deadline word |
+//! | `node.rs` | [`CancelNode`]: the tree, its flags, attach, cancel and propagation, wakers, the deadline word |
+//! | `leaf.rs` | tasks as the tree's leaves: the list of live tasks spawned under a node, closing it |
 //! | `shield.rs` | shielded regions: the counts that make a cancelled scope wait ([`ShieldRegion`]) |
 //! | `current.rs` | the thread's current node, entered only through closures; lazy scopes; [`current_deadline`] |
 //! | `scope.rs` | [`ScopeState`]: the scope poll protocol, written once |
@@ -19,11 +20,16 @@
 //!   it before the scope is entered) and *attached* once, when its scope is first polled,
 //!   below the node current on that thread ([`CancelNode::scope_parent`]). A node's parent
 //!   never changes once set; a node keeps its parent alive, never the other way round.
-//! - Tasks are the tree's leaves: a task spawned into a group carries the group's node
-//!   (`task::Builder::cancel_node`). The first time code in such a task opens a scope, the
-//!   task gets its own *task node* below the group's (kept in the task's trailer), so every
-//!   scope of a task hangs below its task node, and every task below the group it was
-//!   spawned into: cancellation reaches every descendant task at any depth.
+//! - Tasks are the tree's leaves (Trio's `CancelStatus` keeps its tasks so): a task spawned
+//!   into a group carries the group's node (`task::Builder::cancel_node`) and is listed in
+//!   that node's leaf list from before it can run until it completes (`leaf.rs`).
+//!   Cancelling the node wakes it directly; a group dropped before it finished closes the
+//!   list and cancels each listed task in place. A group keeps no list of its own.
+//! - The first time code in such a task opens a scope, the task gets its own *task node*
+//!   below the group's (kept in the task's trailer), so every scope of a task hangs below
+//!   its task node, and every task below the group it was spawned into: cancellation
+//!   reaches every descendant task at any depth (group node -> leaf task, and group node ->
+//!   task node -> nested group node -> its leaf tasks).
 //! - The current node is thread-local state that only closures install
 //!   ([`CancelNode::enter`], the lazy scopes of `current.rs`, the task harness around a poll),
 //!   and the installer restores it on return and on unwind alike: no guard a caller could
@@ -39,16 +45,26 @@
 //!    reached, however the tree grew meanwhile.
 //! 4. A scope drops the future it wraps only when its node is cancelled and its `shields`
 //!    is zero ([`ScopeState::must_drop`]); the exit of the last region wakes it.
+//! 5. A node's leaf list holds exactly the tasks spawned under it whose future may still
+//!    exist: a task is listed before it can run and unlisted (in `Harness::complete`) after
+//!    its future is dropped and before anyone can see it complete. A task listed when the
+//!    node is cancelled is woken by the cancel or reads the flag at its first poll; a task
+//!    listed when the leaves are closed is cancelled in place by the closer or its spawner
+//!    (`leaf.rs` gives the protocol step by step).
 //!
 //! ## Who may touch what
 //! - `flags`, `deadline`: any thread, atomically (`node.rs`).
 //! - `shields` and `parent`: written only under the node's own lock (`shield.rs`,
 //!   `CancelNode::attach`); read without it (one load).
-//! - The children list, waker and hook: under the node's lock.
+//! - The children list, the leaf list (and each listed task's `Trailer::leaf_slot`), the
+//!   waker: under the node's lock. The leaf list is written by spawning (`task::new_task`),
+//!   by completing tasks (`Harness::complete`), and read by the cancel walk and
+//!   [`CancelNode::close_leaves`]; `LEAVES_CLOSED` is set under the lock and read without it.
 //! - The thread's current node and lazy scope: only `current.rs` and the task harness.
 
 mod current;
 mod deadline;
+mod leaf;
 mod node;
 mod scope;
 mod shield;
@@ -62,6 +78,7 @@ mod loom_tests;
 pub(crate) use current::LazyScope;
 pub use current::{current_deadline, lazy_scope};
 pub use deadline::DeadlineTimer;
-pub use node::{CancelHook, CancelNode};
+pub(crate) use leaf::NO_LEAF;
+pub use node::CancelNode;
 pub use scope::{InScope, ScopePoll, ScopeState};
 pub use shield::ShieldRegion;

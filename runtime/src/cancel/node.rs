@@ -12,14 +12,16 @@
 //!   that poll, so the deadline took effect (a timeout's `expired()`; see
 //!   [`CancelNode::is_expired`]).
 //! - `ATTACHED`: [`attach`](CancelNode::attach) ran (a node is attached once).
+//! - `LEAVES_CLOSED`: [`close_leaves`](CancelNode::close_leaves) ran: the node's leaf tasks
+//!   are cancelled in place, by the closer or by their spawner (`leaf.rs`).
 //!
 //! ## Protocols
 //! 1. **Cancel** ([`CancelNode::cancel`]): set `CANCEL_CALLED`; if `CANCELLED` was clear, set
 //!    it and propagate: under each node's lock, read its children and set `CANCELLED` on
 //!    each unshielded one that did not have it yet (those are propagated to in turn, with
-//!    an explicit stack, not recursion); after the lock, wake the node's waker and call its
-//!    [`CancelHook`] (a task group uses the hook to wake its children). Cost: O(nodes that
-//!    become cancelled), plus the tasks their hooks wake.
+//!    an explicit stack, not recursion) and wake each of its leaf tasks unless its leaves
+//!    are closed (`leaf.rs`, step 3); after the lock, wake the node's waker. Cost: O(nodes
+//!    that become cancelled + their leaf tasks).
 //! 2. **Attach** ([`CancelNode::attach`]): under the node's own lock and then the parent's,
 //!    publish the parent, push the child and read the parent's `CANCELLED`; an unshielded
 //!    child of a cancelled parent starts cancelled. A concurrent cancel of the parent either
@@ -41,6 +43,7 @@
 //! from any thread, read by [`current_deadline`](super::current_deadline)); the timer that
 //! enforces it (`DeadlineTimer`, `deadline.rs`) calls [`CancelNode::expire`] when it passes.
 
+use super::leaf::Leaves;
 use crate::loom::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::task::GroupTag;
@@ -60,22 +63,18 @@ const EXPIRED: u8 = 1 << 2;
 const EXPIRY_SEEN: u8 = 1 << 3;
 /// `attach` ran.
 const ATTACHED: u8 = 1 << 4;
+/// `close_leaves` ran (`leaf.rs`).
+pub(super) const LEAVES_CLOSED: u8 = 1 << 5;
 
 /// A node's children list is swept of dead entries when it reaches this length; after a
 /// sweep the threshold doubles past the survivors, so attaching stays amortised O(1).
 const CHILDREN_SWEEP_MIN: usize = 16;
 
-/// Called when a node becomes cancelled (after its lock is released). A task group
-/// implements it to wake its children.
-pub trait CancelHook: Send + Sync {
-    /// The node this hook is installed on became (effectively) cancelled.
-    fn on_cancel(&self);
-}
-
 /// One scope's node in the cancel tree (see the module header).
 pub struct CancelNode {
-    /// `CANCELLED | CANCEL_CALLED | EXPIRED | EXPIRY_SEEN | ATTACHED`; bits are only set.
-    flags: AtomicU8,
+    /// `CANCELLED | CANCEL_CALLED | EXPIRED | EXPIRY_SEEN | ATTACHED | LEAVES_CLOSED`; bits
+    /// are only set.
+    pub(super) flags: AtomicU8,
     /// The node's deadline (`time::instant::encode`); the timer that enforces it is the
     /// timeout's. `SeqCst`: `DeadlineTimer` orders it against its own state (`deadline.rs`).
     deadline: AtomicU64,
@@ -88,7 +87,7 @@ pub struct CancelNode {
     /// by `attach` under `inner`'s lock; the node holds that strong reference until it
     /// drops. `Acquire` loads see the parent fully made.
     parent: AtomicPtr<CancelNode>,
-    /// Children to propagate to, the waker of the task polling this scope, the hook.
+    /// Child nodes and leaf tasks to propagate to, the waker of the task polling this scope.
     inner: Mutex<Inner>,
     /// Set for a task group's node (`new_detached_group`): what task dumps show. Immutable.
     group: Option<GroupTag>,
@@ -99,7 +98,8 @@ pub(super) struct Inner {
     /// Length at which `children` is next swept of dropped nodes.
     sweep_at: usize,
     pub(super) waker: Option<Waker>,
-    hook: Option<Weak<dyn CancelHook>>,
+    /// The tasks spawned under this node that have not completed (`leaf.rs`).
+    pub(super) leaves: Leaves,
 }
 
 impl CancelNode {
@@ -128,7 +128,7 @@ impl CancelNode {
                 children: Vec::new(),
                 sweep_at: CHILDREN_SWEEP_MIN,
                 waker: None,
-                hook: None,
+                leaves: Leaves::default(),
             }),
             group,
         })
@@ -307,9 +307,10 @@ impl CancelNode {
     }
 
     /// One step of propagation: marks the unshielded children cancelled (pushing the ones
-    /// that were not yet), then wakes this node's waker and calls its hook.
+    /// that were not yet), wakes the leaf tasks unless they are closed, then wakes this
+    /// node's waker.
     fn notify_and_collect(&self, stack: &mut Vec<Arc<CancelNode>>) {
-        let (waker, hook) = {
+        let waker = {
             let inner = self.lock();
             for child in inner.children.iter().filter_map(Weak::upgrade) {
                 if !child.shielded
@@ -318,17 +319,20 @@ impl CancelNode {
                     stack.push(child);
                 }
             }
-            (
-                inner.waker.clone(),
-                inner.hook.as_ref().and_then(Weak::upgrade),
-            )
+            if !self.leaves_closed() {
+                // Under the lock: the list's reference keeps each task alive through the
+                // submit, and a task that completes meanwhile waits for the lock to leave
+                // the list. Submitting takes no cancel-node lock (a task is only polled
+                // later, by a worker), so this cannot deadlock.
+                for task in inner.leaves.iter() {
+                    task.wake_for_cancel();
+                }
+            }
+            inner.waker.clone()
         };
         if let Some(waker) = waker {
             // A panicking waker must not stop the propagation to the children.
             crate::wake::wake(waker);
-        }
-        if let Some(hook) = hook {
-            hook.on_cancel();
         }
     }
 
@@ -349,12 +353,6 @@ impl CancelNode {
     pub fn clear_waker(&self) {
         let waker = self.lock().waker.take();
         drop(waker);
-    }
-
-    /// Installs the hook called each time this node becomes cancelled. Held weakly, so the
-    /// hook's owner may own the node.
-    pub fn set_hook(&self, hook: Weak<dyn CancelHook>) {
-        self.lock().hook = Some(hook);
     }
 
     /// Active shielded regions below this node (invariant 3).

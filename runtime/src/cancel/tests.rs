@@ -3,7 +3,6 @@
 use super::node::{SWEEP_MIN, children_len};
 use super::*;
 use std::sync::Arc;
-use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
 
@@ -155,22 +154,74 @@ fn nested_detached_attaches_carry_regions_through_every_level() {
     assert_eq!((root.shields(), a.shields(), b.shields()), (0, 0, 0));
 }
 
+/// A task spawned under `node` that completes once it sees `node` cancelled at a poll, and
+/// registers no waker of its own: only the node's leaf walk can wake it.
+fn spawn_leaf(node: &Arc<CancelNode>, polls: &Arc<AtomicUsize>) -> crate::Task<()> {
+    let (node2, polls) = (node.clone(), polls.clone());
+    crate::task::Builder::new()
+        .cancel_node(node.clone())
+        .spawn(std::future::poll_fn(move |_| {
+            polls.fetch_add(1, Ordering::SeqCst);
+            if node2.is_cancelled() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        }))
+}
+
 #[test]
-fn hooks_run_on_propagation_and_are_held_weakly() {
-    struct Count(AtomicUsize);
-    impl CancelHook for Count {
-        fn on_cancel(&self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
+fn cancel_wakes_leaf_tasks_and_a_completed_task_leaves_the_list() {
+    let rt = crate::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let group = CancelNode::new(None, false);
+        let below = CancelNode::new(Some(&group), false);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let tasks = [spawn_leaf(&group, &polls), spawn_leaf(&below, &polls)];
+        crate::yield_now().await;
+        assert_eq!(polls.load(Ordering::SeqCst), 2, "each task polled once");
+        assert_eq!((group.leaf_count(), below.leaf_count()), (1, 1));
+        group.cancel();
+        for task in tasks {
+            task.await.unwrap();
         }
-    }
-    let root = CancelNode::new(None, false);
-    let group = CancelNode::new(Some(&root), false);
-    let hook = Arc::new(Count(AtomicUsize::new(0)));
-    let weak: Weak<dyn CancelHook> = Arc::downgrade(&hook) as Weak<dyn CancelHook>;
-    group.set_hook(weak);
-    root.cancel();
-    assert_eq!(hook.0.load(Ordering::SeqCst), 1);
-    assert_eq!(Arc::strong_count(&hook), 1);
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            4,
+            "the cancel woke both leaves"
+        );
+        assert_eq!((group.leaf_count(), below.leaf_count()), (0, 0));
+    });
+}
+
+#[test]
+fn closing_the_leaves_hands_over_the_tasks_and_later_spawns_cancel_themselves() {
+    let rt = crate::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let node = CancelNode::new(None, false);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let early = spawn_leaf(&node, &polls);
+        let leaves = node.close_leaves();
+        assert_eq!(leaves.len(), 1);
+        for leaf in &leaves {
+            leaf.cancel_in_place();
+        }
+        assert!(early.is_finished(), "cancelled in place, here and now");
+        // Spawned after the close: its spawner cancels it in place before returning.
+        let late = spawn_leaf(&node, &polls);
+        assert!(late.is_finished());
+        assert!(late.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            0,
+            "neither task was ever polled"
+        );
+        assert_eq!(node.leaf_count(), 0);
+    });
 }
 
 #[test]

@@ -30,6 +30,7 @@
 //!   handle after `COMPLETE` while `JOIN_INTEREST` is set). See `state.rs`.
 //! - `Trailer::waker`: as `JOIN_WAKER` says (see `state.rs`).
 //! - `Trailer::owned_slot`: only under the owned-list shard lock.
+//! - `Trailer::leaf_slot`: only under the lock of the node in `meta.cancel` (`cancel/leaf.rs`).
 //! - `Trailer::task_node`: set once, by the task itself while it runs (`OnceLock`).
 //! - The rest is immutable after creation.
 
@@ -142,8 +143,10 @@ pub(crate) struct Trailer {
     pub(crate) waker: UnsafeCell<Option<Waker>>,
     /// Index in the owned-list shard, or `NOT_LISTED`; read and written under its lock.
     pub(crate) owned_slot: AtomicUsize,
-    /// Completes the cold tail to [`COLD_TAIL`] bytes.
-    _cold_pad: [usize; 1],
+    /// Index in the leaf list of the node in `meta.cancel`, or `NO_LEAF`; read and written
+    /// under that node's lock (`cancel/leaf.rs`). Also completes the cold tail to
+    /// [`COLD_TAIL`] bytes.
+    pub(crate) leaf_slot: AtomicUsize,
 }
 
 impl<T: Future, S: Schedule> Cell<T, S> {
@@ -165,7 +168,7 @@ impl<T: Future, S: Schedule> Cell<T, S> {
             },
             trailer: Trailer {
                 owned_slot: AtomicUsize::new(super::list::NOT_LISTED),
-                _cold_pad: [0],
+                leaf_slot: AtomicUsize::new(crate::cancel::NO_LEAF),
                 waker: UnsafeCell::new(None),
                 meta,
                 task_node: OnceLock::new(),

@@ -16,8 +16,10 @@
 //!
 //! ## References
 //! `poll` consumes the `Notified` reference: on `Pending` it is dropped, or reused for the
-//! resubmitted `Notified`; on completion it is dropped with the owned list's reference.
-//! `shutdown` consumes the owned list's reference the same way.
+//! resubmitted `Notified` (submitted on a copy of the hook: see `task/mod.rs`); on
+//! completion it is dropped with the owned list's reference and, for a task spawned under a
+//! cancel node, the node's leaf-list reference (`cancel/leaf.rs`). `shutdown` consumes the
+//! owned list's reference the same way.
 
 use super::core::{Cell, Core, Header, Trailer};
 use super::error::JoinError;
@@ -103,9 +105,19 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         match self.poll_inner() {
             PollOutcome::Done => {}
             PollOutcome::Notified => {
+                // Once queued, the task may run, complete and be freed on another worker
+                // before `yield_now` returns, and the hook lives in the task: the call runs
+                // on a bitwise copy of the hook, taken before the hand-off and never
+                // dropped (see "Submitting keeps a reference" in `mod.rs`).
+                // SAFETY: the copy is never dropped, so the hook's ownership stays with the
+                // task; what it points to outlives the call by `Schedule`'s contract (this
+                // thread polls the scheduler's tasks, so it keeps the hook's referents
+                // alive while it runs them).
+                let scheduler =
+                    ManuallyDrop::new(unsafe { std::ptr::read(&self.core().scheduler) });
                 // SAFETY: the running reference becomes the new `Notified`'s.
                 let task = unsafe { Notified::from_raw(self.raw()) };
-                self.core().scheduler.yield_now(task);
+                scheduler.yield_now(task);
             }
             PollOutcome::Complete => self.complete(),
             PollOutcome::Dealloc => self.dealloc(),
@@ -209,9 +221,18 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         unsafe { core.store_output(Err(err)) };
     }
 
-    /// Publishes the output, wakes the handle, leaves the owned list and drops the
-    /// references of the runner and the list.
+    /// Leaves the leaf list of the task's cancel node, publishes the output, wakes the
+    /// handle, leaves the owned list and drops the references of the runner and the lists.
     fn complete(self) {
+        // The future is gone. Leave the leaf list of the node the task was spawned under
+        // (`cancel/leaf.rs`) before anyone can see the task complete: whoever awaited it
+        // sees the list without it.
+        let leaf = self
+            .trailer()
+            .meta
+            .cancel
+            .as_ref()
+            .is_some_and(|node| node.remove_leaf(self.raw()));
         let snapshot = self.state().transition_to_complete();
         // Dropping an unread output must not unwind into a worker (`wake_join` contains a
         // panic of the handle's waker itself).
@@ -239,7 +260,8 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 2
             }
             None => 1,
-        };
+        } + usize::from(leaf);
+
         if self.state().transition_to_terminal(released) {
             self.dealloc();
         }
@@ -337,5 +359,143 @@ impl<T: Future, S: Schedule> Harness<T, S> {
             unsafe { self.trailer().set_waker(None) };
         }
         self.raw().drop_reference();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! Submitting keeps a reference (`task/mod.rs`): a scheduler may run the task it was
+    //! handed, to completion, before its `schedule` call returns (another worker can), and
+    //! the hook it was called on lives in the task.
+
+    use super::super::{Notified, OwnedTask, Schedule, TaskMeta, new_task};
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Poll, Waker};
+
+    /// Runs a submitted task at once, inside the call, then checks that the task (and so
+    /// this hook, which lives in it) was not freed meanwhile. `freed` is set by the hook's
+    /// drop, which runs when the task is freed.
+    struct RunInline {
+        freed: Arc<AtomicBool>,
+    }
+
+    impl Drop for RunInline {
+        fn drop(&mut self) {
+            self.freed.store(true, SeqCst);
+        }
+    }
+
+    impl Schedule for RunInline {
+        fn schedule(&self, task: Notified<Self>) {
+            // Taken before the hand-off: reading `self` after it would be the bug itself.
+            let freed = self.freed.clone();
+            task.run();
+            assert!(
+                !freed.load(SeqCst),
+                "the task was freed while its scheduler hook was still in use"
+            );
+        }
+
+        fn release(&self, _task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+            None
+        }
+    }
+
+    /// A detached task whose future is pending at its first poll (calling `first` with its
+    /// waker) and ready at its second. Returns its first `Notified` and the `freed` flag.
+    fn detached(first: impl Fn(&Waker) + Send + 'static) -> (Notified<RunInline>, Arc<AtomicBool>) {
+        let freed = Arc::new(AtomicBool::new(false));
+        let polls = AtomicUsize::new(0);
+        let fut = poll_fn(move |cx| {
+            if polls.fetch_add(1, SeqCst) == 0 {
+                first(cx.waker());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        let hook = RunInline {
+            freed: freed.clone(),
+        };
+        let (owned, notified, task) = new_task(fut, hook, TaskMeta::default());
+        // No owned list here (`release` gives nothing back), and no handle.
+        drop(owned);
+        drop(task);
+        (notified, freed)
+    }
+
+    #[test]
+    fn a_consumed_waker_keeps_the_task_alive_through_the_submit() {
+        let slot = Arc::new(Mutex::new(None));
+        let s = slot.clone();
+        let (notified, freed) = detached(move |w| *s.lock().unwrap() = Some(w.clone()));
+        notified.run();
+        let waker: Waker = slot
+            .lock()
+            .unwrap()
+            .take()
+            .expect("stored at the first poll");
+        // The waker holds the last reference; the submit runs the task to completion.
+        waker.wake();
+        assert!(freed.load(SeqCst), "freed once the waker is gone");
+    }
+
+    #[test]
+    fn a_runner_resubmitting_a_task_calls_the_hook_through_a_copy() {
+        // Woken during its own poll (`yield_now`): the runner resubmits it when the poll
+        // ends and the submit runs it to completion, freeing it (and the hook in it) while
+        // the call still runs on the hook; the call runs on a copy, which is never dropped.
+        let freed = Arc::new(AtomicBool::new(false));
+        let polls = AtomicUsize::new(0);
+        let fut = poll_fn(move |cx| {
+            if polls.fetch_add(1, SeqCst) == 0 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        // The test keeps the hook's referents alive, as a worker keeps its runtime's handle
+        // (`Schedule`'s contract).
+        let canary = Arc::new(CANARY);
+        let hook = YieldInline {
+            freed: freed.clone(),
+            canary: canary.clone(),
+        };
+        let (owned, notified, task) = new_task(fut, hook, TaskMeta::default());
+        drop(owned);
+        drop(task);
+        notified.run();
+        assert!(freed.load(SeqCst), "freed once the runner is done");
+    }
+
+    const CANARY: u64 = 0x5eed_cafe;
+
+    /// Runs a task resubmitted by its runner at once, then reads the hook it was called on,
+    /// which must still be valid though the task holding the original was freed (without
+    /// the copy, `self` is in the freed task: AddressSanitizer reports the read).
+    struct YieldInline {
+        freed: Arc<AtomicBool>,
+        canary: Arc<u64>,
+    }
+
+    impl Drop for YieldInline {
+        fn drop(&mut self) {
+            self.freed.store(true, SeqCst);
+        }
+    }
+
+    impl Schedule for YieldInline {
+        fn schedule(&self, task: Notified<Self>) {
+            task.run();
+            assert!(self.freed.load(SeqCst), "the task ran to completion inline");
+            assert_eq!(*self.canary, CANARY);
+        }
+
+        fn release(&self, _task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
+            None
+        }
     }
 }

@@ -69,6 +69,17 @@ impl<T> Task<T> {
         self.raw.trailer().meta.name.as_deref()
     }
 
+    /// Spawned under a cancel node whose leaves were closed before this returned (a group's
+    /// scope being dropped): cancels the task in place, so that it cannot outlive the group
+    /// (`cancel/leaf.rs`, step 4). Called by the spawner once the task is submitted.
+    pub(crate) fn cancel_if_leaves_closed(&self) {
+        if let Some(node) = &self.raw.trailer().meta.cancel {
+            if node.leaves_closed() {
+                self.task_ref().cancel_in_place();
+            }
+        }
+    }
+
     /// A type-erased reference to this task (for task groups).
     #[doc(hidden)]
     pub fn task_ref(&self) -> super::TaskRef {

@@ -8,7 +8,21 @@
 //! | `Notified` | a run queue | one, consumed by running the task |
 //! | [`Task<T>`](crate::Task) | the user | one, released on drop (detaches the task) |
 //! | `Waker` | whoever waits on the task's behalf | one each |
-//! | [`TaskRef`] | a task group, for each child (doc-hidden) | one, released on drop |
+//! | leaf entry | the cancel node the task was spawned under (`cancel/leaf.rs`) | one, released on completion |
+//! | [`TaskRef`] | a dropped task group, for each child it cancels in place (doc-hidden) | one, released on drop |
+//!
+//! ## Submitting keeps a reference
+//! Once a `Notified` is queued, the task may run, complete and be freed on another worker
+//! while the scheduler call that queued it still runs, and the scheduler hook the call runs
+//! on (`S`, `&self`) lives in the task. So:
+//! - a submitter keeps a reference of its own until the call returns: a consumed waker
+//!   (`wake_by_val`) takes a fresh reference for the `Notified` (in the same CAS) and drops
+//!   its own after the call; `wake_by_ref`, `Task::cancel`, a cancel walk and spawning hold
+//!   one anyway;
+//! - the runner resubmitting a task woken during its poll (`yield_now`) hands its own
+//!   reference over, as the hot path it is, and calls the hook through a bitwise copy made
+//!   before the hand-off and never dropped: [`Schedule`]'s contract keeps what the copy
+//!   points to alive on a thread that polls the scheduler's tasks.
 
 mod core;
 mod error;
@@ -42,6 +56,11 @@ use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 /// The hook a task calls into its scheduler with.
+///
+/// Contract: a thread that polls a task of this scheduler keeps whatever the hook points to
+/// alive for as long as it runs tasks (a worker holds the runtime's handle; `block_on`
+/// borrows the runtime), so that `yield_now` may be called on a bitwise copy of the hook
+/// while the task that holds the original is freed (see "Submitting keeps a reference").
 pub(crate) trait Schedule: Sync + Sized + 'static {
     /// A woken task must run again.
     fn schedule(&self, task: Notified<Self>);
@@ -88,6 +107,12 @@ where
     S: Schedule,
 {
     let raw = RawTask::new(future, scheduler, TaskId::next(), meta);
+    if let Some(node) = &raw.trailer().meta.cancel {
+        // A leaf of the node it was spawned under from before it can run: the list's
+        // reference, released when the task completes (`Harness::complete`).
+        raw.ref_inc();
+        node.add_leaf(raw);
+    }
     // The three references of `INITIAL_STATE`.
     (
         OwnedTask::from_raw(raw),

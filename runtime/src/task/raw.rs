@@ -115,7 +115,13 @@ impl RawTask {
     /// A waker consumed by `wake`: consumes its reference.
     pub(crate) fn wake_by_val(self) {
         match self.header().state.transition_to_notified_by_val() {
-            TransitionToNotified::Submit => self.schedule(),
+            TransitionToNotified::Submit => {
+                // The transition took a fresh reference for the `Notified`; ours keeps the
+                // task alive until the scheduler call returns (the task may run, complete
+                // and lose every other reference meanwhile: see `task/mod.rs`).
+                self.schedule();
+                self.drop_reference();
+            }
             // SAFETY: the waker held the last reference.
             TransitionToNotified::Dealloc => unsafe { (self.header().vtable.dealloc)(self.ptr) },
             TransitionToNotified::DoNothing => {}
@@ -127,6 +133,17 @@ impl RawTask {
         match self.header().state.transition_to_notified_by_ref() {
             TransitionToNotified::Submit => self.schedule(),
             TransitionToNotified::Dealloc => unreachable!("wake_by_ref never drops a reference"),
+            TransitionToNotified::DoNothing => {}
+        }
+    }
+
+    /// The cancel walk of the node this task is a leaf of wakes it (see
+    /// `State::transition_to_notified_for_cancel`). Consumes nothing; the caller holds a
+    /// reference across the submit.
+    pub(crate) fn wake_for_cancel(self) {
+        match self.header().state.transition_to_notified_for_cancel() {
+            TransitionToNotified::Submit => self.schedule(),
+            TransitionToNotified::Dealloc => unreachable!("a wake by reference drops none"),
             TransitionToNotified::DoNothing => {}
         }
     }

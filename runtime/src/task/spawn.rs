@@ -64,8 +64,10 @@ impl Builder {
         self
     }
 
-    /// Spawns the task under `node` in the cancel tree (used by task groups): scopes the
-    /// task opens hang below `node`, through the task's own node (see `cancel`).
+    /// Spawns the task under `node` in the cancel tree (used by task groups): the task is a
+    /// leaf of `node` until it completes (cancelling `node` wakes it; closing its leaves
+    /// cancels it in place), and scopes the task opens hang below `node`, through the
+    /// task's own node (see `cancel`).
     #[doc(hidden)]
     pub fn cancel_node(mut self, node: Arc<CancelNode>) -> Builder {
         self.cancel = Some(node);
@@ -91,10 +93,12 @@ impl Builder {
         F::Output: Send + 'static,
     {
         let meta = self.meta();
-        context::with_handle(move |handle| match handle {
+        let task = context::with_handle(move |handle| match handle {
             Some(handle) => handle.spawn(future, meta),
             None => panic_no_runtime("arbor::spawn"),
-        })
+        });
+        task.cancel_if_leaves_closed();
+        task
     }
 
     /// Spawns onto the runtime of `handle`.
@@ -103,7 +107,9 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.inner.spawn(future, self.meta())
+        let task = handle.inner.spawn(future, self.meta());
+        task.cancel_if_leaves_closed();
+        task
     }
 }
 

@@ -218,8 +218,10 @@ impl State {
                     TransitionToNotified::DoNothing
                 }
             } else {
-                // Idle: the waker's reference becomes the `Notified`'s.
+                // Idle: a fresh reference for the `Notified`; the waker keeps its own until
+                // it has submitted it, then drops it.
                 next.0 |= NOTIFIED;
+                next.ref_inc();
                 TransitionToNotified::Submit
             };
             (action, Some(next))
@@ -231,6 +233,28 @@ impl State {
         self.fetch_update_action(|mut next| {
             if next.is_complete() || next.is_notified() {
                 (TransitionToNotified::DoNothing, None)
+            } else if next.is_running() {
+                next.0 |= NOTIFIED;
+                (TransitionToNotified::DoNothing, Some(next))
+            } else {
+                next.0 |= NOTIFIED;
+                next.ref_inc();
+                (TransitionToNotified::Submit, Some(next))
+            }
+        })
+    }
+
+    /// A cancel walk wakes a leaf task (`cancel/leaf.rs`): as
+    /// [`transition_to_notified_by_ref`](Self::transition_to_notified_by_ref), but always
+    /// an RMW, also when the task is already notified or complete (writing the word back
+    /// unchanged). The task's next `transition_to_running` (or `transition_to_idle`) then
+    /// reads from it, so the poll that follows sees the cancel flag the walker set before:
+    /// with a plain load, a walker finding the task queued and a runner starting it would
+    /// each read the other's location stale (loom found it).
+    pub(crate) fn transition_to_notified_for_cancel(&self) -> TransitionToNotified {
+        self.fetch_update_action(|mut next| {
+            if next.is_complete() || next.is_notified() {
+                (TransitionToNotified::DoNothing, Some(next))
             } else if next.is_running() {
                 next.0 |= NOTIFIED;
                 (TransitionToNotified::DoNothing, Some(next))
@@ -420,6 +444,22 @@ mod tests {
         );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
         assert_eq!(s.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn a_consumed_waker_keeps_its_reference_through_the_submit() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+        // Two references left (list, handle), plus a waker's.
+        s.ref_inc();
+        assert_eq!(
+            s.transition_to_notified_by_val(),
+            TransitionToNotified::Submit
+        );
+        // The waker's reference and the `Notified`'s: the waker drops its own after the
+        // scheduler call returned.
+        assert_eq!(s.load().ref_count(), 4);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `TaskRef`: a type-erased, reference-counted handle to a task, for the structured
 //! concurrency crates (`arbor-taskgroup`). Not part of the public API.
 //!
-//! A task group keeps one `TaskRef` per child so that it can wake the child when the
-//! group is cancelled (the child then decides, at its poll, whether to drop its future) and,
-//! when the group's scope future is dropped, cancel the child *in place*: an idle child's
-//! future is dropped on the calling thread at once; a child being polled elsewhere is marked
-//! cancelled and its runner drops the future when that poll returns.
+//! When a task group's scope future is dropped, it takes a `TaskRef` to each child from its
+//! cancel node's leaf list (`CancelNode::close_leaves`) and cancels the child *in place*: an
+//! idle child's future is dropped on the calling thread at once; a child being polled
+//! elsewhere is marked cancelled and its runner drops the future when that poll returns. A
+//! child's own wrapper uses [`TaskRef::current`] to complete itself as cancelled.
 
 use super::TaskId;
 use super::raw::RawTask;
@@ -22,7 +22,7 @@ pub struct TaskRef {
 
 impl TaskRef {
     /// Takes a new reference to `raw`, which the caller keeps alive.
-    pub(super) fn new(raw: RawTask) -> TaskRef {
+    pub(crate) fn new(raw: RawTask) -> TaskRef {
         raw.ref_inc();
         TaskRef { raw }
     }

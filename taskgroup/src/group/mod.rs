@@ -4,7 +4,7 @@
 //! | file | what |
 //! |---|---|
 //! | `mod.rs` | [`TaskGroup`] (the handle), [`GroupScope`] (the scope future) |
-//! | `shared.rs` | what they share: the group's cancel node, registry of children, outcome |
+//! | `shared.rs` | what they share: the group's cancel node (its leaves are the children), outcome |
 //! | `child.rs` | the future each child task runs: the user's, wrapped |
 //! | `completion.rs` | the live-children count and the wait for it to reach zero (loom-checked) |
 //! | `error.rs` | [`GroupError`], [`SpawnError`] |
@@ -26,9 +26,18 @@
 //!    cancelled by its own `cancel()` gives `Err(GroupError)` with `is_cancelled()`; a
 //!    group cancelled only because an enclosing scope was stays pending, so that the
 //!    outermost cancelled scope catches (DESIGN.md section 3, rule 3); else the body's value.
-//! 5. Dropped before step 4 finished: the body is dropped, every child is cancelled, and the
-//!    destructor returns only once every child's future has been dropped
-//!    (`Shared::drop_children` says how, and why its short wait cannot deadlock).
+//! 5. Dropped before step 4 finished: the body is dropped, the group node's leaves (the
+//!    children) are closed and each is cancelled in place, children spawned meanwhile are
+//!    cancelled in place by their spawner, and the destructor returns only once every
+//!    child's future has been dropped (`Shared::drop_children` says how, and why its short
+//!    wait cannot deadlock).
+//!
+//! ## The children
+//! A child is a leaf task of the group's cancel node (the runtime's `cancel/leaf.rs`), listed
+//! from before it can run until it completes: the group keeps no registry of its own.
+//! Cancelling the group's node (`cancel`, a failure, an enclosing scope) wakes each child,
+//! whose wrapper (`child.rs`) drops its future at that poll; a child spawned after the
+//! cancel reads the flag at its first poll.
 
 mod child;
 mod completion;
@@ -195,11 +204,12 @@ impl<E: Send + 'static> TaskGroup<E> {
         }
         let child = Child::new(fut, shared.clone());
         let builder = arbor_runtime::task::Builder::new().cancel_node(shared.node.clone());
+        // The child is a leaf of the group's node from before it can run (the group keeps no
+        // list of its own; see `shared.rs`).
         let task = match shared.handle.get() {
             Some(handle) => builder.spawn_on(child, handle),
             None => builder.spawn(child),
         };
-        shared.register(task.task_ref());
         Ok(task)
     }
 
@@ -360,7 +370,6 @@ where
 
         ready!(shared.completion.poll_closed(cx));
         scope.finish();
-        shared.release_children();
         let outcome = shared.take_outcome();
         if let Some(payload) = outcome.panic {
             *this.phase = Phase::Done;

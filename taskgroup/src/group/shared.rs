@@ -2,34 +2,28 @@
 //!
 //! | field | what | synchronised by |
 //! |---|---|---|
-//! | `node` | the group's cancel node (children carry it) | `CancelNode` |
+//! | `node` | the group's cancel node: children are its leaf tasks | `CancelNode` |
 //! | `completion` | live children, `CLOSED`, the waiter | its own protocol (`completion.rs`) |
-//! | `registry` | a `TaskRef` per child, to wake or cancel in place | its mutex |
 //! | `outcome` | errors in the order they happened, the first panic | its mutex |
 //!
-//! ## Registering a child (`register`)
-//! The child is spawned (and may run) before it is registered. Under the registry lock:
-//! - if the group is being dropped, the child is cancelled in place at once instead;
-//! - otherwise it is pushed, and the node's flag is read: if the group is cancelled already,
-//!   the child is woken, because the cancel hook may have walked the registry before the
-//!   push. A cancel whose hook runs after our locked section finds the child in the list.
-//!
-//! ## Registry size
-//! Finished children are swept out when the registry reaches `sweep_at` entries; the
-//! threshold then doubles past the survivors, so a long-lived group (a server's connection
-//! handlers) holds O(live children) entries, at amortised O(1) per spawn.
+//! ## The children
+//! The group keeps no list of its children: each is spawned with the group's node
+//! (`task::Builder::cancel_node`), which lists it as a leaf from before it can run until it
+//! completes (the runtime's `cancel/leaf.rs`). Cancelling the node wakes every child, which
+//! drops its future at its next poll (`child.rs`); a child spawned after the cancel reads
+//! the flag at its first poll. A scope dropped before it finished closes the node's leaves
+//! and cancels each child in place ([`Shared::drop_children`]); a child spawned after that
+//! is cancelled in place by its spawner. The node holds only live children, so a
+//! long-lived group (a server's connection handlers) costs O(live children).
 
 use super::completion::Completion;
-use arbor_runtime::cancel::{CancelHook, CancelNode};
+use arbor_runtime::cancel::CancelNode;
 use arbor_runtime::runtime::Handle;
 use arbor_runtime::task::TaskRef;
 use std::any::Any;
 use std::cell::RefCell;
 use std::mem;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-
-/// The registry is first swept of finished children when it holds this many.
-const REGISTRY_SWEEP_MIN: usize = 64;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// How many group drops may nest on one thread's stack (a group dropped in place drops its
 /// children in place, whose groups drop theirs, ...). Past this depth the drop hands its
@@ -84,16 +78,7 @@ pub(crate) struct Shared<E> {
     pub(crate) handle: OnceLock<Handle>,
     /// Shared with deep group drops that hand their wait to the outermost one.
     pub(crate) completion: Arc<Completion>,
-    registry: Mutex<Registry>,
     outcome: Mutex<Outcome<E>>,
-}
-
-struct Registry {
-    children: Vec<TaskRef>,
-    /// Length at which `children` is next swept.
-    sweep_at: usize,
-    /// Set once by the scope future's `Drop`: new children are cancelled in place.
-    dropping: bool,
 }
 
 /// What the group's scope reports once every child is gone.
@@ -109,29 +94,17 @@ impl<E: Send + 'static> Shared<E> {
             node: CancelNode::new_detached_group(),
             handle: OnceLock::new(),
             completion: Arc::new(Completion::new()),
-            registry: Mutex::new(Registry {
-                children: Vec::new(),
-                sweep_at: REGISTRY_SWEEP_MIN,
-                dropping: false,
-            }),
             outcome: Mutex::new(Outcome {
                 errors: Vec::new(),
                 panic: None,
             }),
         });
         shared.capture_runtime();
-        let hook: Weak<dyn CancelHook> = Arc::downgrade(&shared) as Weak<dyn CancelHook>;
-        shared.node.set_hook(hook);
         shared
     }
 }
 
 impl<E> Shared<E> {
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        // A poisoned lock only means a panic elsewhere; the registry stays consistent.
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn outcome(&self) -> MutexGuard<'_, Outcome<E>> {
         self.outcome.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -142,33 +115,6 @@ impl<E> Shared<E> {
             if let Some(handle) = Handle::try_current() {
                 let _ = self.handle.set(handle);
             }
-        }
-    }
-
-    /// The group is closed: the children's references are of no more use; free them now
-    /// rather than when the last `TaskGroup` handle goes.
-    pub(crate) fn release_children(&self) {
-        let children = mem::take(&mut self.registry().children);
-        drop(children);
-    }
-
-    /// Keeps a reference to a child just spawned (see the module header).
-    pub(crate) fn register(&self, child: TaskRef) {
-        let mut registry = self.registry();
-        if registry.dropping {
-            drop(registry);
-            child.cancel_in_place();
-            return;
-        }
-        if registry.children.len() >= registry.sweep_at {
-            registry.children.retain(|c| !c.is_finished());
-            registry.sweep_at = REGISTRY_SWEEP_MIN.max(registry.children.len() * 2);
-        }
-        let wake = self.node.is_cancelled().then(|| child.clone());
-        registry.children.push(child);
-        drop(registry);
-        if let Some(child) = wake {
-            child.wake();
         }
     }
 
@@ -209,7 +155,10 @@ impl<E> Shared<E> {
     /// The scope future is dropped before its group finished: cancel every child and return
     /// only once each child's future has been dropped.
     ///
-    /// Idle children are claimed and dropped right here. A child being polled on another
+    /// The children are the group node's leaf tasks: closing the leaves hands this call a
+    /// reference to each, and makes every later spawn into the group cancel its child in
+    /// place itself (the runtime's `cancel/leaf.rs`, step 4). Idle children are claimed and
+    /// dropped right here. A child being polled on another
     /// worker is marked cancelled; its runner drops the future as soon as that poll returns,
     /// and this thread blocks until then. The wait cannot deadlock: a poll that started
     /// does not need this thread to finish (it runs on its own worker; tasks in this
@@ -227,13 +176,10 @@ impl<E> Shared<E> {
     /// the guarantee holds for the outermost drop (every future below it is gone when it
     /// returns), and the stack stays bounded however deep the tree.
     pub(crate) fn drop_children(&self) {
-        let children = {
-            let mut registry = self.registry();
-            registry.dropping = true;
-            mem::take(&mut registry.children)
-        };
+        let children = self.node.close_leaves();
         // Nested groups inside running children learn of it now and start cancelling their
-        // own children in parallel; our own hook sees `dropping` and does nothing.
+        // own children in parallel; our own leaves are closed, so the cancel does not wake
+        // (submit) the children this call is about to cancel in place.
         self.node.cancel();
         let (_depth, depth) = DropDepth::enter();
         if depth > MAX_NESTED_DROPS {
@@ -259,19 +205,5 @@ impl<E> Shared<E> {
             }
         }
         self.completion.wait_closed_blocking();
-    }
-}
-
-impl<E: Send + 'static> CancelHook for Shared<E> {
-    /// The group became cancelled: wake every child, so each drops its future at its next
-    /// poll (unless a shielded region inside it is active; see `child.rs`).
-    fn on_cancel(&self) {
-        let registry = self.registry();
-        if registry.dropping {
-            return;
-        }
-        for child in &registry.children {
-            child.wake();
-        }
     }
 }

@@ -172,13 +172,24 @@ fn a_dropped_output_stops_and_reaps_the_child() {
             Poll::Ready(())
         })
         .await;
-        let pid = children_of_self()
-            .into_iter()
-            .find(|pid| {
+        // Found by its command line once it has exec'd (until then it is a copy of us).
+        let find = || {
+            children_of_self().into_iter().find(|pid| {
                 std::fs::read(format!("/proc/{pid}/cmdline"))
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
             })
-            .expect("the child runs");
+        };
+        let start = std::time::Instant::now();
+        let pid = loop {
+            if let Some(pid) = find() {
+                break pid;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the child never ran"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        };
         drop(output);
         until_gone(pid).await;
     });

@@ -47,6 +47,7 @@ pub mod runtime;
 mod scheduler;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 #[doc(hidden)]
 pub mod wake;

@@ -37,6 +37,8 @@
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`task::current()`](task::current) -> `Option<TaskInfo>`, [`task::all()`](task::all) -> `Vec<TaskInfo>` |
 //! | `python -m asyncio pstree` | [`task::dump()`](task::dump) -> `String`: the live task tree, groups nested |
 //! | `asyncio.run(debug=True)` slow-callback warnings | [`runtime::Builder::slow_poll_threshold(d)`](runtime::Builder::slow_poll_threshold): a `tracing` warning per poll longer than `d` |
+//! | `trio.testing.wait_all_tasks_blocked()` | [`arbor::testing::wait_all_tasks_blocked().await`](testing::wait_all_tasks_blocked) (current-thread runtime) |
+//! | Trio's randomized run queue; replaying a failing interleaving | [`runtime::Builder::rng_seed(seed)`](runtime::Builder::rng_seed), [`#[arbor::test(seed = N)]`](test), `ARBOR_SEED=N`; a failing `#[arbor::test]` prints its seed |
 //!
 //! ```
 //! let answer = arbor::run(async {

@@ -26,6 +26,10 @@
 //!   thread or the smaller stack of a test thread: one allocation per program or test.
 //! - The `const` assertion checks `worker_threads` against the runtime's own
 //!   `MAX_WORKER_THREADS` at compile time, so this crate keeps no copy of the number.
+//! - A `#[arbor::test]` on the current-thread runtime also gets
+//!   `let seed = ::arbor::__private::TestSeed::new(Some(N) or None);` before the builder
+//!   and `.rng_seed(seed.get())` on it: the seed of `seed = N`, else `ARBOR_SEED`, else a
+//!   drawn one. The guard outlives the runtime and prints the seed if the test panics.
 //! - `#[arbor::test]` adds `#[::core::prelude::v1::test]` (a path a user's own `test` item
 //!   cannot shadow) in front of the function's attributes, so `#[should_panic]`,
 //!   `#[ignore]` and doc comments keep working. Outer attributes stay on the generated

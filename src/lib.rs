@@ -37,6 +37,8 @@
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`task::current()`](task::current) -> `Option<TaskInfo>`, [`task::all()`](task::all) -> `Vec<TaskInfo>` |
 //! | `python -m asyncio pstree` | [`task::dump()`](task::dump) -> `String`: the live task tree, groups nested |
 //! | `asyncio.run(debug=True)` slow-callback warnings | [`runtime::Builder::slow_poll_threshold(d)`](runtime::Builder::slow_poll_threshold): a `tracing` warning per poll longer than `d` |
+//! | `trio.testing.wait_all_tasks_blocked()` | [`arbor::testing::wait_all_tasks_blocked().await`](testing::wait_all_tasks_blocked) (current-thread runtime) |
+//! | Trio's randomized run queue; replaying a failing interleaving | [`runtime::Builder::rng_seed(seed)`](runtime::Builder::rng_seed), [`#[arbor::test(seed = N)]`](test), `ARBOR_SEED=N`; a failing `#[arbor::test]` prints its seed |
 //!
 //! ```
 //! let answer = arbor::run(async {
@@ -105,6 +107,7 @@ mod maybe_done;
 mod ready;
 #[cfg(unix)]
 mod serve;
+mod test_seed;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use gather::{Gather, TryGather, gather, try_gather};
@@ -117,6 +120,7 @@ pub mod stream;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::maybe_done::MaybeDone;
+    pub use crate::test_seed::TestSeed;
 }
 
 /// The program's entry point as an `async fn`: Python's
@@ -210,6 +214,28 @@ pub mod runtime {
 /// ```
 pub mod blocking {
     pub use arbor_runtime::blocking::Limiter;
+}
+
+/// Tools for tests of concurrent code (Trio's `trio.testing`):
+/// [`wait_all_tasks_blocked`](testing::wait_all_tasks_blocked) resolves once every other
+/// task of the current-thread runtime is blocked. Seeded scheduling lives on the builder
+/// ([`runtime::Builder::rng_seed`]) and in [`#[arbor::test]`](test): every test on the
+/// current-thread runtime runs its ready tasks in an order fixed by a seed (`seed = N`, or
+/// the `ARBOR_SEED` variable, or one drawn for the run), and a failing test prints its seed.
+///
+/// ```
+/// let rt = arbor::runtime::Builder::new_current_thread().rng_seed(3).build().unwrap();
+/// rt.block_on(async {
+///     let (tx, rx) = arbor::sync::oneshot::channel::<u32>();
+///     let task = arbor::spawn(async move { rx.await.unwrap() });
+///     arbor::testing::wait_all_tasks_blocked().await; // the task waits on `rx` now
+///     assert!(!task.is_finished());
+///     tx.send(7).unwrap();
+///     assert_eq!(task.await.unwrap(), 7);
+/// });
+/// ```
+pub mod testing {
+    pub use arbor_runtime::testing::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 }
 
 /// Files, on the blocking pool (asyncio's `to_thread` around `open`, Trio's `trio.Path`):

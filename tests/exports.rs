@@ -47,6 +47,7 @@ use arbor::task::{
     GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, TaskId, TaskInfo, Timed,
     YieldNow, all, current, dump, spawn_blocking, try_id,
 };
+use arbor::testing::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 use arbor::time::{
     Instant, Interval, MissedTickBehavior, Sleep, advance, current_deadline, interval, interval_at,
     pause, resume,
@@ -107,6 +108,7 @@ const ROOT: &[&str] = &[
     "sync",
     "task",
     "test",
+    "testing",
     "time",
     "timeout",
     "timeout_at",

@@ -7,9 +7,9 @@
 //! 1. each option on its own: the key must be one the entry point knows (else: the list
 //!    of valid keys, with a suggestion for a near miss), must not repeat, and its value
 //!    must have the right shape (a string flavor from the list, an integer
-//!    `worker_threads` of at least 1, a bool `start_paused`);
+//!    `worker_threads` of at least 1, a bool `start_paused`, a `u64` `seed`);
 //! 2. the options together: `worker_threads` needs the multi-thread flavor, and
-//!    `start_paused = true` the current-thread one.
+//!    `start_paused = true` and `seed` the current-thread one.
 //!
 //! Every problem becomes a `syn::Error` spanned at the offending token (the key, the
 //! value, or the whole option), and all of them are reported at once.
@@ -50,7 +50,7 @@ impl Entry {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Entry::Main => &[FLAVOR, WORKER_THREADS],
-            Entry::Test => &[FLAVOR, WORKER_THREADS, START_PAUSED],
+            Entry::Test => &[FLAVOR, WORKER_THREADS, START_PAUSED, SEED],
         }
     }
 }
@@ -58,6 +58,7 @@ impl Entry {
 const FLAVOR: &str = "flavor";
 const WORKER_THREADS: &str = "worker_threads";
 const START_PAUSED: &str = "start_paused";
+const SEED: &str = "seed";
 
 /// The flavors, as the `flavor` option spells them.
 const FLAVORS: [(&str, Flavor); 2] = [
@@ -67,7 +68,7 @@ const FLAVORS: [(&str, Flavor); 2] = [
 
 /// Keys people write for one of ours that are too far from it for an edit-distance
 /// suggestion (short forms, other runtimes' names), and the key they mean.
-const KEY_ALIASES: [(&str, &str); 8] = [
+const KEY_ALIASES: [(&str, &str); 10] = [
     ("workers", WORKER_THREADS),
     ("threads", WORKER_THREADS),
     ("core_threads", WORKER_THREADS),
@@ -76,6 +77,8 @@ const KEY_ALIASES: [(&str, &str); 8] = [
     ("paused", START_PAUSED),
     ("pause", START_PAUSED),
     ("runtime", FLAVOR),
+    ("rng_seed", SEED),
+    ("arbor_seed", SEED),
 ];
 
 /// The most single-character edits between a misspelled key or flavor and the one a
@@ -102,6 +105,9 @@ pub(crate) struct Config {
     /// `start_paused = true`: the span of its key, so that the generated builder call
     /// is attributed to it; only ever set with the current-thread flavor.
     pub(crate) start_paused: Option<Span>,
+    /// `seed = N`: the seed and the span of the option; only ever set with the
+    /// current-thread flavor.
+    pub(crate) seed: Option<(u64, Span)>,
 }
 
 impl std::fmt::Debug for Config {
@@ -114,6 +120,7 @@ impl std::fmt::Debug for Config {
                 &self.worker_threads.as_ref().map(LitInt::to_string),
             )
             .field("start_paused", &self.start_paused.is_some())
+            .field("seed", &self.seed.map(|(seed, _)| seed))
             .finish()
     }
 }
@@ -125,6 +132,7 @@ impl Config {
             flavor: entry.default_flavor(),
             worker_threads: None,
             start_paused: None,
+            seed: None,
         }
     }
 
@@ -135,6 +143,7 @@ impl Config {
         let mut flavor: Option<(Flavor, &Meta)> = None;
         let mut worker_threads: Option<(LitInt, &Meta)> = None;
         let mut start_paused: Option<(bool, &Meta)> = None;
+        let mut seed: Option<(u64, &Meta)> = None;
         let mut seen: Vec<String> = Vec::new();
 
         // Pass 1: each option on its own.
@@ -169,6 +178,7 @@ impl Config {
                     parse_worker_threads(value).map(|n| worker_threads = Some((n, option)))
                 }
                 START_PAUSED => parse_start_paused(value).map(|b| start_paused = Some((b, option))),
+                SEED => parse_seed(value).map(|n| seed = Some((n, option))),
                 _ => unreachable!("`{name}` is in `Entry::keys` but has no parser"),
             };
             if let Err(err) = parsed {
@@ -202,6 +212,15 @@ impl Config {
             ));
         }
 
+        if let (Some((_, option)), Flavor::MultiThread) = (&seed, resolved) {
+            errors.push(syn::Error::new_spanned(
+                option,
+                "`seed` needs the current-thread runtime (the order of a multi-thread \
+                 runtime depends on its threads): remove `flavor = \"multi_thread\"`, or \
+                 remove `seed`",
+            ));
+        }
+
         errors.finish()?;
         Ok(Config {
             flavor: resolved,
@@ -209,6 +228,7 @@ impl Config {
             start_paused: start_paused
                 .filter(|(paused, _)| *paused)
                 .map(|(_, option)| syn::spanned::Spanned::span(option.path())),
+            seed: seed.map(|(n, option)| (n, syn::spanned::Spanned::span(option.path()))),
         })
     }
 }
@@ -248,6 +268,7 @@ fn example(key: &str) -> &'static str {
     match key {
         FLAVOR => "flavor = \"multi_thread\"` or `flavor = \"current_thread\"",
         WORKER_THREADS => "worker_threads = 4",
+        SEED => "seed = 42",
         _ => "start_paused = true",
     }
 }
@@ -345,6 +366,47 @@ fn parse_worker_threads(value: &Expr) -> syn::Result<LitInt> {
     Ok(lit.clone())
 }
 
+fn parse_seed(value: &Expr) -> syn::Result<u64> {
+    let lit = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit,
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if s.value().parse::<u64>().is_ok() => {
+            return Err(syn::Error::new_spanned(
+                value,
+                format!("`seed` is a number: write `seed = {}`", s.value()),
+            ));
+        }
+        _ => {
+            return Err(syn::Error::new_spanned(
+                value,
+                "`seed` takes an integer literal from 0 to u64::MAX, such as `seed = 42` (the \
+                 number a failed test printed)",
+            ));
+        }
+    };
+    if !matches!(lit.suffix(), "" | "u64") {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`seed` is a `u64`: write it without the `{}` suffix",
+                lit.suffix()
+            ),
+        ));
+    }
+    if lit.base10_digits().starts_with('-') {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "`seed` takes an integer literal from 0 to u64::MAX, such as `seed = 42`",
+        ));
+    }
+    lit.base10_parse::<u64>().map_err(|_| {
+        syn::Error::new_spanned(lit, "`seed` is a `u64`: at most 18446744073709551615")
+    })
+}
+
 fn parse_start_paused(value: &Expr) -> syn::Result<bool> {
     match value {
         Expr::Lit(ExprLit {
@@ -379,8 +441,8 @@ fn unknown_key(entry: Entry, tokens: impl quote::ToTokens, key: &str) -> syn::Er
         "unknown option `{key}` for `{}`; the options are {list}",
         entry.attr()
     );
-    if entry == Entry::Main && key == START_PAUSED {
-        msg.push_str(" (`start_paused` is an option of `#[arbor::test]`)");
+    if entry == Entry::Main && (key == START_PAUSED || key == SEED) {
+        msg.push_str(&format!(" (`{key}` is an option of `#[arbor::test]`)"));
     } else if let Some(suggestion) = suggest(key, keys) {
         msg.push_str(&format!("; did you mean `{suggestion}`?"));
     }
@@ -480,6 +542,35 @@ mod tests {
         );
         let c = parse(Entry::Main, quote!(flavor = "current_thread")).unwrap();
         assert_eq!(c.flavor, Flavor::CurrentThread);
+    }
+
+    #[test]
+    fn seed_is_a_u64_on_the_current_thread_runtime() {
+        let c = parse(Entry::Test, quote!(seed = 18446744073709551615)).unwrap();
+        assert_eq!(c.seed.map(|(n, _)| n), Some(u64::MAX));
+        let c = parse(Entry::Test, quote!(seed = 0u64, start_paused = true)).unwrap();
+        assert_eq!(c.seed.map(|(n, _)| n), Some(0));
+        assert!(parse(Entry::Test, quote!()).unwrap().seed.is_none());
+        let msg = err(Entry::Test, quote!(seed = "42"));
+        assert!(msg.contains("write `seed = 42`"), "{msg}");
+        let msg = err(Entry::Test, quote!(seed = -1));
+        assert!(msg.contains("integer literal from 0 to u64::MAX"), "{msg}");
+        let msg = err(Entry::Test, quote!(seed = 18446744073709551616));
+        assert!(msg.contains("at most 18446744073709551615"), "{msg}");
+        let msg = err(Entry::Test, quote!(seed = 4u8));
+        assert!(msg.contains("without the `u8` suffix"), "{msg}");
+        let msg = err(Entry::Test, quote!(flavor = "multi_thread", seed = 4));
+        assert!(
+            msg.contains("`seed` needs the current-thread runtime"),
+            "{msg}"
+        );
+        let msg = err(Entry::Main, quote!(seed = 4));
+        assert!(
+            msg.contains("`seed` is an option of `#[arbor::test]`"),
+            "{msg}"
+        );
+        let msg = err(Entry::Test, quote!(rng_seed = 4));
+        assert!(msg.contains("did you mean `seed`?"), "{msg}");
     }
 
     #[test]

@@ -26,6 +26,10 @@
 //!   thread or the smaller stack of a test thread: one allocation per program or test.
 //! - The `const` assertion checks `worker_threads` against the runtime's own
 //!   `MAX_WORKER_THREADS` at compile time, so this crate keeps no copy of the number.
+//! - A `#[arbor::test]` on the current-thread runtime also gets
+//!   `let seed = ::arbor::__private::TestSeed::new(Some(N) or None);` before the builder
+//!   and `.rng_seed(seed.get())` on it: the seed of `seed = N`, else `ARBOR_SEED`, else a
+//!   drawn one. The guard outlives the runtime and prints the seed if the test panics.
 //! - `#[arbor::test]` adds `#[::core::prelude::v1::test]` (a path a user's own `test` item
 //!   cannot shadow) in front of the function's attributes, so `#[should_panic]`,
 //!   `#[ignore]` and doc comments keep working. Outer attributes stay on the generated
@@ -192,6 +196,25 @@ fn generate(entry: Entry, func: &ItemFn, config: &Config) -> TokenStream {
     let paused_call = config
         .start_paused
         .map(|span| quote_spanned! {span=> .start_paused(true) });
+    // A test on the current-thread runtime runs in a seeded order: `seed = N`, else
+    // `ARBOR_SEED`, else a drawn seed; the guard prints it if the test panics.
+    let seed = format_ident!("seed", span = Span::mixed_site());
+    let (seed_guard, seed_call) = match (entry, config.flavor) {
+        (Entry::Test, Flavor::CurrentThread) => {
+            let (explicit, span) = match config.seed {
+                Some((n, span)) => (
+                    quote_spanned! {span=> ::core::option::Option::Some(#n) },
+                    span,
+                ),
+                None => (quote! { ::core::option::Option::None }, Span::call_site()),
+            };
+            (
+                quote! { let #seed = ::arbor::__private::TestSeed::new(#explicit); },
+                quote_spanned! {span=> .rng_seed(#seed.get()) },
+            )
+        }
+        _ => (TokenStream::new(), TokenStream::new()),
+    };
     let build_failed = format!("{}: failed to start the arbor runtime: {{}}", entry.attr());
 
     quote! {
@@ -199,9 +222,11 @@ fn generate(entry: Entry, func: &ItemFn, config: &Config) -> TokenStream {
         #vis #sig {
             #body_sig #body_block
             #worker_check
+            #seed_guard
             let #runtime = #builder
                 #worker_call
                 #paused_call
+                #seed_call
                 .build()
                 .unwrap_or_else(|#err| ::core::panic!(#build_failed, #err));
             #runtime.block_on(::std::boxed::Box::pin(#body_fn #turbofish ()))
@@ -303,6 +328,52 @@ mod tests {
             ),
         );
         assert!(out.contains(". start_paused (true)"), "{out}");
+    }
+
+    #[test]
+    fn a_current_thread_test_runs_seeded() {
+        let out = expand_to_string(
+            Entry::Test,
+            quote!(seed = 42),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            out.contains("TestSeed :: new (:: core :: option :: Option :: Some (42u64))"),
+            "{out}"
+        );
+        assert!(out.contains(". rng_seed (seed . get ())"), "{out}");
+        let out = expand_to_string(
+            Entry::Test,
+            quote!(),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            out.contains("TestSeed :: new (:: core :: option :: Option :: None)"),
+            "{out}"
+        );
+        let out = expand_to_string(
+            Entry::Test,
+            quote!(flavor = "multi_thread"),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            !out.contains("seed"),
+            "no seed on a multi-thread runtime: {out}"
+        );
+        let out = expand_to_string(
+            Entry::Main,
+            quote!(flavor = "current_thread"),
+            quote!(
+                async fn main() {}
+            ),
+        );
+        assert!(!out.contains("seed"), "no seed for a program: {out}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | `flavor` | `"multi_thread"` (work-stealing workers) or `"current_thread"` (every task on the calling thread) | `"multi_thread"` for `main`, `"current_thread"` for `test` | both |
 //! | `worker_threads` | an integer from 1 to `arbor::runtime::MAX_WORKER_THREADS`; multi-thread flavor only | one worker per CPU | both |
 //! | `start_paused` | `true` or `false`; current-thread flavor only | `false` | `test` |
+//! | `seed` | an integer from 0 to `u64::MAX`: `Builder::rng_seed(seed)`; current-thread flavor only | `ARBOR_SEED`, else a seed drawn per run, printed if the test fails | `test` |
 //!
 //! # What they generate
 //!
@@ -49,7 +50,8 @@
 //! option (the error lists the valid ones, and suggests the nearest); a repeated option;
 //! a bad value (`flavor = "foo"`, `worker_threads = 0`, `worker_threads = "4"`, a
 //! `worker_threads` above `MAX_WORKER_THREADS`); `worker_threads` with the current-thread
-//! flavor; `start_paused = true` with the multi-thread flavor; a second test attribute
+//! flavor; `start_paused = true` or `seed` with the multi-thread flavor; a `seed` that is
+//! not a `u64` literal; a second test attribute
 //! next to `#[arbor::test]`.
 
 mod config;
@@ -86,8 +88,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[arbor::test]` turns an `async fn` into a `#[test]` that builds an arbor runtime of
 /// its own and blocks on the function's body.
 ///
-/// By default the runtime is the current-thread one, so a test runs deterministically on
-/// the test's own thread; ask for `flavor = "multi_thread"` to test behaviour across
+/// By default the runtime is the current-thread one, so a test runs on the test's own
+/// thread, in a seeded order (see below); ask for `flavor = "multi_thread"` to test behaviour across
 /// workers. The test may return `Result<(), E>` and may carry `#[should_panic]` or
 /// `#[ignore]`, as any test may; it takes no arguments. The runtime, and every task the
 /// test left alive, is shut down when the test returns.
@@ -102,6 +104,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   timer, so tests of sleeps and timeouts take no wall time. The expansion calls
 ///   `Builder::start_paused(true)`, which arrives with arbor's timer; the multi-thread
 ///   flavor does not take it.
+/// - `#[arbor::test(seed = 42)]`: the current-thread runtime built with
+///   `Builder::rng_seed(42)`: ready tasks run in the order seed 42 fixes, the same every
+///   run.
+///
+/// # Seeds
+///
+/// A test on the current-thread runtime always runs seeded: with the `seed = N` option's
+/// seed; else with the `ARBOR_SEED` environment variable's (a `u64`; anything else makes
+/// the test panic); else with a seed drawn for this run, so that each run tries another
+/// interleaving. If the test panics, it prints the seed after the panic message:
+/// `arbor: test failed with ARBOR_SEED=N`, and `ARBOR_SEED=N cargo test <name>` (or
+/// `seed = N`) replays its order. A test that fails by returning `Err` is not reported
+/// (the harness judges the return value after the function has returned). Multi-thread
+/// tests are not seeded.
 ///
 /// The [crate docs](crate) list the options and the errors for misuse.
 #[proc_macro_attribute]

@@ -50,6 +50,7 @@ mod scheduler;
 pub mod signal;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 #[doc(hidden)]
 pub mod wake;

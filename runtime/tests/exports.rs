@@ -37,6 +37,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "spawn",
                 "sync",
                 "task",
+                "testing",
                 "time",
                 "to_thread",
                 "yield_now",
@@ -62,6 +63,11 @@ fn each_module_exports_exactly_the_listed_items() {
             &["Limiter", "spawn_blocking", "to_thread"],
         ),
         ("coop", &["src/coop.rs"], &["has_budget_remaining"]),
+        (
+            "testing",
+            &["src/testing.rs"],
+            &["WaitAllTasksBlocked", "wait_all_tasks_blocked"],
+        ),
         (
             "process",
             &["src/process/mod.rs"],

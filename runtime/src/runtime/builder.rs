@@ -38,6 +38,7 @@ pub struct Builder {
     start_paused: bool,
     slow_poll_threshold: Option<Duration>,
     dump_signal: Option<i32>,
+    rng_seed: Option<u64>,
 }
 
 /// The environment variable that turns on [`Builder::dump_on_signal`] for every runtime
@@ -66,6 +67,7 @@ impl Builder {
             start_paused: false,
             slow_poll_threshold: None,
             dump_signal: None,
+            rng_seed: None,
         }
     }
 
@@ -206,12 +208,58 @@ impl Builder {
         ))
     }
 
+    /// Seeded scheduling (for tests): among the tasks ready to run, the scheduler takes the
+    /// next one in a pseudo-random order fixed by `seed`, instead of first-in first-out.
+    /// The same seed gives the same interleaving of the same program, run after run;
+    /// different seeds give different ones, so a test run under many seeds tries many
+    /// orders, and the seed of a failing one replays it (see
+    /// [`arbor_runtime::testing`](crate::testing)). Current-thread runtimes only: `build`
+    /// fails with `InvalidInput` on a multi-thread one, whose order depends on its threads.
+    ///
+    /// The order is fixed as far as the program itself is: what wakes a task from outside
+    /// the runtime's thread (a blocking-pool call ending, a socket becoming readable, a
+    /// timer on real time) happens when it happens; on virtual time
+    /// ([`start_paused`](Builder::start_paused)) timers are deterministic too. The `block_on`
+    /// future is polled whenever it was woken, as without a seed.
+    ///
+    /// Without `rng_seed` the order is FIFO. The runtime does not read the `ARBOR_SEED`
+    /// variable: only `#[arbor::test]` does, so that a program's scheduling never changes
+    /// with its environment.
+    ///
+    /// ```
+    /// use arbor_runtime::runtime::Builder;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let trace = |seed| {
+    ///     let rt = Builder::new_current_thread().rng_seed(seed).build().unwrap();
+    ///     let order = Arc::new(Mutex::new(Vec::new()));
+    ///     rt.block_on(async {
+    ///         let tasks: Vec<_> = (0..8)
+    ///             .map(|i| {
+    ///                 let order = order.clone();
+    ///                 arbor_runtime::spawn(async move { order.lock().unwrap().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///     });
+    ///     Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+    /// };
+    /// assert_eq!(trace(42), trace(42));
+    /// ```
+    pub fn rng_seed(mut self, seed: u64) -> Builder {
+        self.rng_seed = Some(seed);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     /// `InvalidInput` for `worker_threads(0)`, more than [`MAX_WORKER_THREADS`] workers,
-    /// `max_blocking_threads(0)`, or a bad [`dump_on_signal`](Builder::dump_on_signal)
-    /// (or `ARBOR_DUMP_SIGNAL`); the OS error if a thread cannot be started.
+    /// `max_blocking_threads(0)`, `start_paused(true)` or `rng_seed` on a multi-thread
+    /// runtime, or a bad [`dump_on_signal`](Builder::dump_on_signal) (or
+    /// `ARBOR_DUMP_SIGNAL`); the OS error if a thread cannot be started.
     pub fn build(&self) -> io::Result<Runtime> {
         let invalid = |msg: &str| io::Error::new(io::ErrorKind::InvalidInput, msg.to_string());
         let workers = match self.worker_threads {
@@ -234,6 +282,12 @@ impl Builder {
             ));
         }
         let dump_signal = self.dump_signal()?;
+        if self.rng_seed.is_some() && !current_thread {
+            return Err(invalid(
+                "rng_seed needs a current-thread runtime (Builder::new_current_thread): the \
+                 order of a multi-thread runtime depends on its threads",
+            ));
+        }
         let driver = Driver::new(current_thread, self.start_paused)?;
         if let Some((signal, from_env)) = dump_signal {
             #[cfg(unix)]
@@ -262,6 +316,7 @@ impl Builder {
         let spawner = pool.spawner().clone();
         let config = scheduler::Config {
             slow_poll_threshold: self.slow_poll_threshold,
+            rng_seed: self.rng_seed,
         };
         match self.kind {
             Kind::CurrentThread => {

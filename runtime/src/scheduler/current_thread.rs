@@ -14,6 +14,18 @@
 //! that would end the loop. Out of tasks and not woken, it parks, which turns the driver
 //! too.
 //!
+//! ## Seeded order
+//! With `Builder::rng_seed`, `next_task` moves the injector's tasks onto the local queue
+//! and takes one at an index drawn from [`SeededOrder`]: the ready tasks run in an order
+//! fixed by the seed. Without a seed the queue is FIFO, as above; the only cost is the
+//! `Option` check in `next_task`. The `block_on` future is polled as without a seed,
+//! whenever it was woken, between runs of tasks.
+//!
+//! ## Idle
+//! When `park` finds nothing to run after a non-blocking driver turn, it wakes one caller
+//! of `testing::wait_all_tasks_blocked` (if any) instead of sleeping or jumping a paused
+//! clock: that moment is exactly "every other task is blocked".
+//!
 //! Virtual time: a paused clock jumps to the next timer when every task is idle (see
 //! `Context::park`). A `block_on` future that spins through a whole interval while no task
 //! runs counts as idle as well: nothing but a timer can change what it waits for, so the
@@ -24,8 +36,10 @@ use crate::driver::{Driver, MAINTENANCE_INTERVAL};
 use crate::park::{Parker, Unparker};
 use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::rng::SeededOrder;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
+use crate::testing::BlockedWaiters;
 use crate::{context, coop, park, scheduler};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -63,11 +77,15 @@ pub(crate) struct Shared {
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
     config: Config,
+    /// Callers of `testing::wait_all_tasks_blocked`, woken one per idle moment by `park`.
+    pub(crate) blocked_waiters: Arc<BlockedWaiters>,
 }
 
 pub(crate) struct Core {
     local: VecDeque<Notified>,
     tick: u32,
+    /// `Builder::rng_seed`: the order among ready tasks; `None`: FIFO.
+    seeded: Option<SeededOrder>,
     /// `None` only while parked (see `Context::park`).
     parker: Option<Parker>,
 }
@@ -88,6 +106,7 @@ pub(crate) fn create(
     let core = Box::new(Core {
         local: VecDeque::new(),
         tick: 0,
+        seeded: config.rng_seed.map(SeededOrder::new),
         parker: Some(parker),
     });
     Arc::new(Handle {
@@ -98,6 +117,7 @@ pub(crate) fn create(
             unpark,
             driver,
             config,
+            blocked_waiters: Arc::default(),
         },
         blocking,
         core: Mutex::new(Some(core)),
@@ -279,6 +299,16 @@ impl Context {
         let core = core.as_mut().expect("core missing while driving");
         core.tick = core.tick.wrapping_add(1);
         let inject = &self.handle.shared.inject;
+        if let Some(seeded) = &mut core.seeded {
+            while let Some(task) = inject.pop() {
+                core.local.push_back(task);
+            }
+            if core.local.is_empty() {
+                return None;
+            }
+            let index = seeded.below(core.local.len());
+            return core.local.swap_remove_back(index);
+        }
         if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
             inject.pop().or_else(|| core.local.pop_front())
         } else {
@@ -317,6 +347,10 @@ impl Context {
                 .driver
                 .turn(&mut driver, Some(Duration::ZERO), || false);
             if woken > 0 || self.has_work() {
+                return;
+            }
+            // Every task is blocked: the moment `wait_all_tasks_blocked` waits for.
+            if shared.blocked_waiters.wake_one() {
                 return;
             }
             // Virtual time: every task is idle; with no blocking call running either,

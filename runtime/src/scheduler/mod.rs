@@ -4,6 +4,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
+mod rng;
 
 use crate::blocking;
 use crate::driver::Driver;
@@ -18,6 +19,9 @@ pub(crate) struct Config {
     /// `Builder::slow_poll_threshold`: a poll longer than this is reported with a `tracing`
     /// warning. `None` (the default) skips the measurement altogether.
     pub(crate) slow_poll_threshold: Option<Duration>,
+    /// `Builder::rng_seed`: the current-thread scheduler takes ready tasks in an order
+    /// fixed by this seed instead of FIFO. Never set on a multi-thread runtime.
+    pub(crate) rng_seed: Option<u64>,
 }
 
 /// A handle to a running scheduler; cheap to clone.

@@ -343,13 +343,21 @@ impl Spawner for TokioSpawner {
     #[cfg(feature = "http")]
     async fn http_hello_server(listener: std::net::TcpListener) {
         use hyper::service::service_fn;
-        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             stream.set_nodelay(true).unwrap(); // as arbor's serve does
             tokio::spawn(async move {
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                // The same work as arbor's `serve`: HTTP/1's header read timeout (30 s) on
+                // the runtime's timer.
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(http_bench::HEADER_READ_TIMEOUT);
+                builder.http2().timer(TokioTimer::new());
                 let conn =
                     builder.serve_connection(TokioIo::new(stream), service_fn(http_bench::hello));
                 let _ = conn.await;
@@ -877,7 +885,7 @@ impl Workload for ProcessSpawn {
 
 /// hyper's hello world served by each runtime (arbor: `arbor::http::serve`; tokio:
 /// hyper-util's auto builder with a task per connection, as its examples do; both with
-/// `TCP_NODELAY`), loaded by one generator that is the same for both: [`http_bench::load`],
+/// `TCP_NODELAY` and a 30 s HTTP/1 header read timeout on the runtime's timer), loaded by one generator that is the same for both: [`http_bench::load`],
 /// 64 keep-alive HTTP/1.1 connections on one thread of its own (a smol `LocalExecutor`, so
 /// neither runtime drives its own load), each sending [`http_bench::REQUESTS_PER_CONN`]
 /// GETs one after the other. A request's latency is from its first byte written to its
@@ -928,6 +936,8 @@ mod http_bench {
     pub(super) const CONNECTIONS: usize = 64;
     /// GETs each connection sends, one after the other.
     pub(super) const REQUESTS_PER_CONN: usize = 300;
+    /// HTTP/1's header read timeout on both servers (arbor's `serve` default).
+    pub(super) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
     const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n";
     const BODY: &[u8] = b"Hello, World!";

@@ -81,8 +81,8 @@ impl<F: Future<Output: Send + 'static> + Send + 'static> Spawnable for F {}
 
 /// The per-runtime operations a workload uses. Cheap to clone and movable into tasks.
 trait Spawner: Clone + Send + Sync + 'static {
-    /// This runtime's place in [`RUNTIMES`] (`http_hello` files its latencies under it).
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    /// This runtime's place in [`RUNTIMES`] (`latency` and `http_hello` file their
+    /// latencies under it).
     const INDEX: usize;
     /// Serves hyper's hello world on `listener` until dropped (`http_hello`): arbor's
     /// `http::serve`, hyper-util's auto builder on tokio; smol has no hyper server.
@@ -825,6 +825,164 @@ impl Workload for Blocking {
     }
 }
 
+/// Scheduling latency under CPU-heavy neighbours (issue 16's `latency`): 4 tasks burn CPU
+/// in 1 ms slices between `yield_now`s, while a pacer thread outside the runtime sends a
+/// message every 50 us to a relay task, which forwards it to a sink task (a wake from
+/// outside, then a task-to-task wake, through the same small waker-based channel on every
+/// runtime); the sink records each message's age. `ns_per_op` is the round's time per
+/// message (the pace, 50 us, plus the tail), and `main` prints p50/p99/p999 of the ages.
+struct Latency;
+const LATENCY_MESSAGES: usize = 2000;
+const LATENCY_PACE: Duration = Duration::from_micros(50);
+const LATENCY_BURNERS: usize = 4;
+const LATENCY_SLICE: Duration = Duration::from_millis(1);
+impl Workload for Latency {
+    const NAME: &'static str = "latency";
+    const OPS: usize = LATENCY_MESSAGES;
+    async fn run<S: Spawner>(sp: S) {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let burners: Vec<_> = (0..LATENCY_BURNERS)
+            .map(|_| {
+                let (me, stop) = (sp.clone(), stop.clone());
+                sp.spawn(async move {
+                    while !stop.load(Relaxed) {
+                        let slice = Instant::now();
+                        while slice.elapsed() < LATENCY_SLICE {
+                            std::hint::spin_loop();
+                        }
+                        me.yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let (to_relay, mut relay_rx) = latency::channel();
+        let (to_sink, mut sink_rx) = latency::channel();
+        let relay = sp.spawn(async move {
+            while let Some(sent) = relay_rx.recv().await {
+                to_sink.send(sent);
+            }
+        });
+        let sink = sp.spawn(async move {
+            let mut ages = Vec::with_capacity(LATENCY_MESSAGES);
+            while let Some(sent) = sink_rx.recv().await {
+                ages.push(sent.elapsed());
+            }
+            ages
+        });
+        let pacer = thread::spawn(move || {
+            let start = Instant::now();
+            for i in 0..LATENCY_MESSAGES {
+                let due = start + LATENCY_PACE * i as u32;
+                while Instant::now() < due {
+                    std::hint::spin_loop();
+                }
+                to_relay.send(Instant::now());
+            }
+            // `to_relay` dropped: the relay ends, then the sink.
+        });
+        let ages = sink.await;
+        relay.await;
+        pacer.join().unwrap();
+        stop.store(true, Relaxed);
+        join_all(burners).await;
+        assert_eq!(ages.len(), LATENCY_MESSAGES);
+        latency::record(S::INDEX, ages);
+    }
+}
+
+/// `latency`'s channel (one consumer; the same code on every runtime, woken through the
+/// `Waker`) and the ages it measured.
+mod latency {
+    use super::{Duration, Instant, Mutex, RUNTIMES};
+    use std::collections::VecDeque;
+    use std::future::poll_fn;
+    use std::sync::Arc;
+    use std::task::{Poll, Waker};
+
+    struct State {
+        queue: VecDeque<Instant>,
+        waker: Option<Waker>,
+        closed: bool,
+    }
+
+    pub(super) struct Sender(Arc<Mutex<State>>);
+    pub(super) struct Receiver(Arc<Mutex<State>>);
+
+    pub(super) fn channel() -> (Sender, Receiver) {
+        let state = Arc::new(Mutex::new(State {
+            queue: VecDeque::new(),
+            waker: None,
+            closed: false,
+        }));
+        (Sender(state.clone()), Receiver(state))
+    }
+
+    impl Sender {
+        pub(super) fn send(&self, sent: Instant) {
+            let waker = {
+                let mut state = self.0.lock().unwrap();
+                state.queue.push_back(sent);
+                state.waker.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    impl Drop for Sender {
+        fn drop(&mut self) {
+            let waker = {
+                let mut state = self.0.lock().unwrap();
+                state.closed = true;
+                state.waker.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    impl Receiver {
+        pub(super) async fn recv(&mut self) -> Option<Instant> {
+            poll_fn(|cx| {
+                let mut state = self.0.lock().unwrap();
+                if let Some(sent) = state.queue.pop_front() {
+                    return Poll::Ready(Some(sent));
+                }
+                if state.closed {
+                    return Poll::Ready(None);
+                }
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await
+        }
+    }
+
+    /// Every message's age, per runtime, over all rounds.
+    static AGES: Mutex<[Vec<Duration>; 3]> = Mutex::new([Vec::new(), Vec::new(), Vec::new()]);
+
+    pub(super) fn record(runtime: usize, ages: Vec<Duration>) {
+        AGES.lock().unwrap()[runtime].extend(ages);
+    }
+
+    /// `(runtime, p50, p99, p999)` for each runtime.
+    pub(super) fn percentiles() -> Vec<(&'static str, Duration, Duration, Duration)> {
+        let mut all = AGES.lock().unwrap();
+        let mut out = Vec::new();
+        for (i, ages) in all.iter_mut().enumerate() {
+            if ages.is_empty() {
+                continue;
+            }
+            ages.sort_unstable();
+            let at = |q: f64| ages[((ages.len() as f64 * q) as usize).min(ages.len() - 1)];
+            out.push((RUNTIMES[i], at(0.50), at(0.99), at(0.999)));
+        }
+        out
+    }
+}
+
 /// 1000 tasks, spawned from a worker, each reading a whole 4 KiB file (a different one
 /// each) with the runtime's file API (`arbor::fs::read`, `tokio::fs::read`,
 /// `smol::fs::read`), then awaited. The files are made once, before the first round.
@@ -1205,6 +1363,7 @@ const WORKLOADS: &[Entry] = &[
     entry::<TimeoutReschedule>(),
     entry::<GroupFanout>(),
     entry::<GroupCancel>(),
+    entry::<Latency>(),
     #[cfg(feature = "http")]
     entry::<HttpHello>(),
 ];
@@ -1345,6 +1504,11 @@ fn main() {
             println!(
                 "{name:<20} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
             );
+        }
+    }
+    if !cfg.json && wanted(Latency::NAME) {
+        for (runtime, p50, p99, p999) in latency::percentiles() {
+            println!("latency, {runtime}: p50 {p50:.1?}, p99 {p99:.1?}, p999 {p999:.1?}");
         }
     }
     #[cfg(feature = "http")]

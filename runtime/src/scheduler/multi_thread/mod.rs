@@ -19,7 +19,11 @@
 //!
 //! ## Fairness
 //! - Every [`GLOBAL_QUEUE_INTERVAL`] ticks a worker takes from the injector first, so remote
-//!   spawns are not starved by a busy local queue.
+//!   spawns are not starved by a busy local queue; when polls are long (a CPU-heavy
+//!   neighbour), more often, down to every tick, so that a task woken from outside waits
+//!   about 200 us of polling at most (tuned at each look from the time the last ticks
+//!   took; see `worker.rs`). A busy worker also turns the driver at a look once 1 ms has
+//!   passed since it last did.
 //! - The LIFO slot runs at most [`MAX_LIFO_POLLS_PER_TICK`] times in a row; then its task
 //!   goes to the back of the queue, so two tasks waking each other cannot starve the rest.
 //! - Each task poll has a cooperative budget (`coop.rs`).

@@ -13,6 +13,19 @@ use crate::{context, scheduler};
 use crossbeam_deque::{Steal, Worker};
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a task queued in the injector (woken or spawned from outside the workers) may
+/// wait, at most, while its worker is busy with long polls: the worker looks at the
+/// injector at least this often. With short polls the look stays every
+/// [`GLOBAL_QUEUE_INTERVAL`] ticks; with polls longer than this (a CPU-heavy neighbour),
+/// every tick.
+const GLOBAL_QUEUE_LATENCY: Duration = Duration::from_micros(200);
+
+/// How long timers and IO may wait, at most, for a busy worker to turn the driver: besides
+/// every [`MAINTENANCE_INTERVAL`] ticks, a worker turns it at a look at the injector once
+/// this long has passed since the last time it did.
+const MAINTENANCE_LATENCY: Duration = Duration::from_millis(1);
 
 /// The state only its worker thread touches.
 pub(crate) struct Core {
@@ -23,6 +36,16 @@ pub(crate) struct Core {
     lifo_slot: Option<Notified>,
     /// Counts scheduling decisions, for the global-queue interval.
     tick: u32,
+    /// Ticks between two looks at the injector: tuned at each look to the time the last
+    /// ones took, so that a look comes every [`GLOBAL_QUEUE_LATENCY`] at most (between 1
+    /// and [`GLOBAL_QUEUE_INTERVAL`]).
+    global_interval: u32,
+    /// The tick of the next look at the injector.
+    next_global: u32,
+    /// When the last look at the injector was.
+    last_global: Instant,
+    /// When this worker last turned the driver at a look.
+    last_maintenance: Instant,
     /// Counted in `Idle`'s searching workers.
     is_searching: bool,
     /// Picks steal victims.
@@ -46,6 +69,10 @@ impl Core {
             local,
             lifo_slot: None,
             tick: 0,
+            global_interval: GLOBAL_QUEUE_INTERVAL,
+            next_global: GLOBAL_QUEUE_INTERVAL,
+            last_global: Instant::now(),
+            last_maintenance: Instant::now(),
             is_searching: false,
             rand: FastRand::new(index as u32),
             parker: Some(parker),
@@ -141,7 +168,28 @@ impl Context {
             self.shared().driver.maintain();
             core = self.core.borrow_mut();
         }
-        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if core.tick == core.next_global {
+            // A look at the injector; first, tune the interval to the polls' length.
+            let now = Instant::now();
+            let per_tick = now.saturating_duration_since(core.last_global) / core.global_interval;
+            core.last_global = now;
+            // Shrink at once, grow at most twofold per look: one look after a few short
+            // polls must not open a long gap before the next look while long polls go on.
+            let tuned = match GLOBAL_QUEUE_LATENCY
+                .as_nanos()
+                .checked_div(per_tick.as_nanos())
+            {
+                Some(n) => n.clamp(1, u128::from(GLOBAL_QUEUE_INTERVAL)) as u32,
+                None => GLOBAL_QUEUE_INTERVAL, // polls too short to measure
+            };
+            core.global_interval = tuned.min(core.global_interval.saturating_mul(2));
+            core.next_global = core.tick.wrapping_add(core.global_interval);
+            if now.saturating_duration_since(core.last_maintenance) >= MAINTENANCE_LATENCY {
+                core.last_maintenance = now;
+                drop(core);
+                self.shared().driver.maintain();
+                core = self.core.borrow_mut();
+            }
             if let Some(task) = self.shared().inject.pop() {
                 return Some(task);
             }

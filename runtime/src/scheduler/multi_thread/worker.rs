@@ -69,8 +69,10 @@ impl Core {
             local,
             lifo_slot: None,
             tick: 0,
-            global_interval: GLOBAL_QUEUE_INTERVAL,
-            next_global: GLOBAL_QUEUE_INTERVAL,
+            // From the first tick: the polls' length is not known yet (a fresh runtime may
+            // start with long ones); short polls double it to its maximum within 63 ticks.
+            global_interval: 1,
+            next_global: 1,
             last_global: Instant::now(),
             last_maintenance: Instant::now(),
             is_searching: false,

@@ -46,6 +46,8 @@ mod loom_tests;
 mod scope;
 mod shield;
 
-pub use group::{GroupError, GroupScope, SpawnError, TaskGroup};
+pub use group::{
+    ChildBuilder, GroupError, GroupScope, SpawnError, Start, StartError, StartStatus, TaskGroup,
+};
 pub use scope::{CancelHandle, CancelScope, Cancelled, Scoped};
 pub use shield::{Shield, shield};

@@ -242,3 +242,49 @@ rt_test! {
         assert!(panic_message(&*payload).contains("finished group"));
     }
 }
+
+rt_test! {
+    /// A child that panics before `started`: `start` (awaited in a shielded region of the
+    /// body) returns `StartError::Cancelled`, and the panic resumes in the caller of `scope`.
+    fn a_panic_before_started_goes_to_the_group(rt: &Runtime) {
+        quiet_panics();
+        let res = rt.block_on(catch_unwind(TaskGroup::<()>::scope(|tg| async move {
+            let start = tg.start(|_status: StartStatus<u16>| async move {
+                arbor_runtime::yield_now().await;
+                panic!("arbor-test: bind exploded");
+                #[allow(unreachable_code, reason = "the child's type")]
+                Ok(())
+            });
+            let res = CancelScope::shielded().run(start).await.unwrap();
+            assert_eq!(res, Err(StartError::Cancelled));
+            Ok(())
+        })));
+        let payload = res.expect_err("the panic resumes from scope");
+        assert_eq!(panic_message(&*payload), "arbor-test: bind exploded");
+    }
+}
+
+rt_test! {
+    /// A child fails before `started`, but its `Start` future is dropped before taking the
+    /// error: the error goes to the group instead of vanishing.
+    fn an_error_nobody_took_goes_to_the_group(rt: &Runtime) {
+        let res = rt.block_on(TaskGroup::<&str>::scope(|tg| async move {
+            let start = tg.start(|_status: StartStatus<u16>| async { Err::<(), _>("late") });
+            // Wait until the child has ended (its outcome is in the `Start`, not taken).
+            until(|| format!("{start:?}").contains("failed")).await;
+            drop(start);
+            assert!(tg.is_cancelled(), "the error went to the group, which fails fast");
+            std::future::pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(res.unwrap_err().into_errors(), vec!["late"]);
+    }
+}
+
+/// `Start` and `StartStatus` cross threads (a server's status goes wherever it binds).
+#[test]
+fn start_and_status_are_send() {
+    fn send<T: Send>() {}
+    send::<arbor_taskgroup::Start<std::net::SocketAddr, std::io::Error>>();
+    send::<StartStatus<std::net::SocketAddr>>();
+}

@@ -248,7 +248,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// The child is spawned when `start` is called. Dropping the returned future before the
     /// child has called `started` (its caller was cancelled, say) cancels the child; once
-    /// `started` has been called the child keeps running, and the value is dropped.
+    /// `started` has been called the child keeps running, and the value is dropped. An `Err`
+    /// from before `started` that the dropped future did not return goes to the group
+    /// instead: no error is lost.
     ///
     /// ```
     /// use arbor_runtime::net::{TcpListener, TcpStream};

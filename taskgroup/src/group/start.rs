@@ -10,8 +10,9 @@
 //!   child's.
 //! - [`Start`]: resolves with the slot's outcome. Dropped while the child has not started,
 //!   it cancels the child (its caller no longer waits for it, as Trio's `start` cancels the
-//!   child with its caller's scope). An `Err` the child still returns after that goes to
-//!   the group: nobody else is left to report it.
+//!   child with its caller's scope). An `Err` of the child that no `Start` takes (the child
+//!   returns it after the drop, or the drop comes before the poll that would have taken
+//!   it) goes to the group: every error before `started` is reported exactly once.
 //!
 //! The slot's lock orders the races: `started` racing the child's end (impossible in the
 //! child's own poll, possible if the status was moved to another task), and `started` racing
@@ -19,6 +20,7 @@
 
 use super::TaskGroup;
 use super::error::{SpawnError, StartError};
+use super::shared::Shared;
 use arbor_runtime::Task;
 use arbor_runtime::task::Builder;
 use pin_project_lite::pin_project;
@@ -190,6 +192,8 @@ pin_project! {
     pub struct Start<V, E> {
         slot: Arc<Slot<V, E>>,
         task: Option<Task<()>>,
+        // Where an error nobody took goes.
+        group: Arc<Shared<E>>,
     }
 
     impl<V, E> PinnedDrop for Start<V, E> {
@@ -201,8 +205,12 @@ pin_project! {
                 state.waker = None;
                 (cancel, mem::replace(&mut state.progress, Progress::Taken))
             };
-            // A value or an error nobody takes: dropped outside the lock (user code).
-            drop(progress);
+            match progress {
+                // Reported exactly once: nobody takes it here, so the group does.
+                Progress::Failed(error) => this.group.record_error(error),
+                // A value nobody takes: dropped outside the lock (user code).
+                other => drop(other),
+            }
             if cancel {
                 if let Some(task) = this.task.take() {
                     task.cancel();
@@ -290,5 +298,6 @@ where
     Ok(Start {
         slot,
         task: Some(task),
+        group: group.shared.clone(),
     })
 }

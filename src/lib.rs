@@ -28,6 +28,8 @@
 //! | `await start_server(cb, host, port)` | [`net::serve(listener, handler)`](net::serve): a task per connection inside a `TaskGroup`; or [`net::TcpListener::bind`](net::TcpListener::bind) and `accept()` in a loop |
 //! | `create_datagram_endpoint`, Unix sockets | [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
+//! | Trio `nursery.start(fn)`, AnyIO `tg.start(fn)` | [`tg.start(\|status\| async move { status.started(v); serve().await }).await`](TaskGroup::start) -> `Result<V, StartError<E>>`: the child runs on in the group; [`StartError`] if it ends before [`started`](StartStatus::started) |
+//! | `tg.create_task(coro, name="conn")` | [`tg.builder().name("conn").spawn(fut)`](TaskGroup::builder): the name in [`Task::name`], [`task::dump`], tracing spans, slow-poll warnings |
 //! | Trio `CancelScope`, `CancelScope(shield=True)` | [`CancelScope::new()`](CancelScope::new), [`CancelScope::shielded()`](CancelScope::shielded); [`scope.handle()`](CancelScope::handle) -> [`CancelHandle`]; [`scope.run(fut).await`](CancelScope::run) -> `Result<T, Cancelled>` |
 //! | `await asyncio.wait_for(aw, t)` | [`arbor::wait_for(t, fut).await`](wait_for) -> `Result<T, TimedOut>` |
 //! | `async with asyncio.timeout(d) as cm` / `timeout_at(when)` / `timeout(None)` | [`let t = Timeout::after(d)`](Timeout::after) / [`Timeout::at(when)`](Timeout::at) / [`Timeout::never()`](Timeout::never); [`let h = t.handle()`](Timeout::handle); [`t.run(fut).await`](Timeout::run) -> `Result<T, TimedOut>`; also [`timeout(d, fut)`](timeout), [`timeout_at(when, fut)`](timeout_at) |
@@ -94,7 +96,8 @@
 
 pub use arbor_runtime::{JoinError, Task, run, sleep, sleep_until, spawn, to_thread, yield_now};
 pub use arbor_taskgroup::{
-    CancelHandle, CancelScope, Cancelled, GroupError, SpawnError, TaskGroup, shield,
+    CancelHandle, CancelScope, Cancelled, GroupError, SpawnError, StartError, StartStatus,
+    TaskGroup, shield,
 };
 pub use arbor_timeouts::{
     TimedOut, Timeout, TimeoutHandle, fail_after, fail_at, move_on_after, move_on_at, timeout,
@@ -361,7 +364,8 @@ pub mod signal {
     pub use arbor_runtime::signal::*;
 }
 
-/// Tasks: spawning with options, blocking calls, ids, and introspection:
+/// Tasks: spawning with options (group children too: [`TaskGroup::builder`]), blocking
+/// calls, ids, and introspection:
 /// [`current`](task::current), [`all`](task::all) and [`dump`](task::dump) (asyncio's
 /// `current_task()`, `all_tasks()` and `python -m asyncio pstree`).
 ///
@@ -375,7 +379,8 @@ pub mod signal {
 ///     let (s, d) = (started.clone(), done.clone());
 ///     let server = Builder::new().name("server").spawn(async move {
 ///         TaskGroup::<()>::scope(|tg| async move {
-///             let conn = tg.spawn(async move {
+///             // A named child (`tg.spawn` would show `<unnamed>`).
+///             let conn = tg.builder().name("conn 10.0.0.7:55012").spawn(async move {
 ///                 d.wait().await;
 ///                 Ok(())
 ///             });
@@ -393,12 +398,13 @@ pub mod signal {
 ///     assert_eq!(conn.group().unwrap().opened_by(), Some(server.id()));
 ///     // server (id 1)
 ///     // └── TaskGroup (group 1)
-///     //     └── <unnamed> (id 2)
+///     //     └── conn 10.0.0.7:55012 (id 2)
+///     assert_eq!(conn.name(), Some("conn 10.0.0.7:55012"));
 ///     let tree = task::dump();
 ///     assert_eq!(
 ///         tree,
 ///         format!(
-///             "server (id {})\n└── TaskGroup (group {})\n    └── <unnamed> (id {})\n",
+///             "server (id {})\n└── TaskGroup (group {})\n    └── conn 10.0.0.7:55012 (id {})\n",
 ///             server.id(),
 ///             conn.group().unwrap().id(),
 ///             conn.id()
@@ -413,7 +419,7 @@ pub mod task {
         Builder, GroupInfo, SLOW_POLL_TARGET, TaskId, TaskInfo, YieldNow, all, current, dump,
         spawn, spawn_blocking, try_id, yield_now,
     };
-    pub use arbor_taskgroup::{GroupScope, Scoped, Shield};
+    pub use arbor_taskgroup::{ChildBuilder, GroupScope, Scoped, Shield, Start};
     pub use arbor_timeouts::{MoveOn, Timed};
 }
 

@@ -24,6 +24,8 @@ use arbor::{main as _, test as _};
 // Beyond DESIGN.md's list: the futures and error the root functions return, and the
 // absolute-deadline forms of fail_after / move_on_after.
 use arbor::{AsCompleted, Gather, SpawnError, TryGather, fail_at, move_on_at};
+// DESIGN.md section 6: `TaskGroup::start`'s status and error.
+use arbor::{StartError, StartStatus};
 // The modules.
 #[cfg(feature = "http")]
 use arbor::http::{
@@ -44,8 +46,8 @@ use arbor::sync::{
     oneshot,
 };
 use arbor::task::{
-    GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, TaskId, TaskInfo, Timed,
-    YieldNow, all, current, dump, spawn_blocking, try_id,
+    ChildBuilder, GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, Start, TaskId,
+    TaskInfo, Timed, YieldNow, all, current, dump, spawn_blocking, try_id,
 };
 use arbor::testing::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 use arbor::time::{
@@ -77,6 +79,8 @@ const ROOT: &[&str] = &[
     "GroupError",
     "JoinError",
     "SpawnError",
+    "StartError",
+    "StartStatus",
     "Task",
     "TaskGroup",
     "TimedOut",

@@ -11,6 +11,9 @@
 //!   cancels the rest; every error is reported, in order, in a [`GroupError`]; a child's panic
 //!   resumes in the caller once every child is gone. Cancellation of an enclosing scope
 //!   reaches the group's children and their own groups' children, at any depth.
+//! - [`TaskGroup::start`] (Trio's `nursery.start`) spawns a child and waits until it reports
+//!   that it is ready ([`StartStatus::started`]); [`TaskGroup::builder`] names children, for
+//!   `task::dump()`, tracing spans and slow-poll warnings.
 //! - **No child outlives its group**: when [`TaskGroup::scope`]'s future resolves *or is
 //!   dropped*, every child's future has already been dropped.
 //! - [`shield`] runs work as its own task that survives its awaiter (asyncio's `shield`).
@@ -46,6 +49,8 @@ mod loom_tests;
 mod scope;
 mod shield;
 
-pub use group::{GroupError, GroupScope, SpawnError, TaskGroup};
+pub use group::{
+    ChildBuilder, GroupError, GroupScope, SpawnError, Start, StartError, StartStatus, TaskGroup,
+};
 pub use scope::{CancelHandle, CancelScope, Cancelled, Scoped};
 pub use shield::{Shield, shield};

@@ -146,3 +146,44 @@ rt_test! {
         });
     }
 }
+
+rt_test! {
+    /// `tg.builder().name(..).spawn(..)`: the child's `Task::name`, `task::all` and its line
+    /// in `task::dump()` carry the name; an unnamed sibling stays `<unnamed>`.
+    fn named_children_show_their_names(rt: &Runtime) {
+        rt.block_on(async {
+            let gate = Arc::new(Event::new());
+            let (g1, g2) = (gate.clone(), gate.clone());
+            TaskGroup::<()>::scope(|tg| async move {
+                let conn = tg.builder().name("conn 10.0.0.7:55012").spawn(async move {
+                    g1.wait().await;
+                    Ok(1)
+                });
+                let other = tg.spawn(async move {
+                    g2.wait().await;
+                    Ok(2)
+                });
+                assert_eq!(conn.name(), Some("conn 10.0.0.7:55012"));
+                assert_eq!(other.name(), None);
+                assert_eq!(id("conn 10.0.0.7:55012"), conn.id());
+                let group = task::all()[0].group().unwrap().id();
+                assert_eq!(
+                    task::dump(),
+                    format!(
+                        "TaskGroup (group {group})\n\
+                         ├── conn 10.0.0.7:55012 (id {})\n\
+                         └── <unnamed> (id {})\n",
+                        conn.id(),
+                        other.id()
+                    )
+                );
+                gate.set();
+                assert_eq!(conn.await.unwrap(), 1);
+                assert_eq!(other.await.unwrap(), 2);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        });
+    }
+}

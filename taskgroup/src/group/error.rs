@@ -1,5 +1,5 @@
-//! How a task group fails: [`GroupError`], and [`SpawnError`] for spawning into a finished
-//! group.
+//! How a task group fails: [`GroupError`]; [`SpawnError`] for spawning into a finished
+//! group; [`StartError`] for a child that ended before it started.
 
 use std::error::Error;
 use std::fmt;
@@ -113,3 +113,72 @@ impl fmt::Display for SpawnError {
 }
 
 impl Error for SpawnError {}
+
+/// Why [`TaskGroup::start`](crate::TaskGroup::start) did not get a value: the child ended
+/// before calling [`StartStatus::started`](crate::StartStatus::started). The group does not
+/// count any of these as its failure.
+///
+/// ```
+/// use arbor_taskgroup::{StartError, TaskGroup};
+///
+/// arbor_runtime::run(async {
+///     TaskGroup::<&str>::scope(|tg| async move {
+///         let res = tg
+///             .start(|_status: arbor_taskgroup::StartStatus<u16>| async { Err::<(), _>("no port") })
+///             .await;
+///         assert_eq!(res, Err(StartError::Failed("no port")));
+///         assert_eq!(
+///             res.unwrap_err().to_string(),
+///             "a child failed before it started: no port"
+///         );
+///         Ok(()) // the group goes on: the error was `start`'s, not the group's
+///     })
+///     .await
+///     .unwrap();
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError<E> {
+    /// The child returned this `Err` before it started.
+    Failed(E),
+    /// The child returned `Ok` before it started.
+    Returned,
+    /// The child was cancelled before it started: the group was cancelled (a failure, its
+    /// `cancel`, an enclosing scope), or the child panicked (the panic goes to the group),
+    /// or the runtime shut down.
+    Cancelled,
+}
+
+impl<E> StartError<E> {
+    /// The child's error, if it failed.
+    pub fn into_failed(self) -> Option<E> {
+        match self {
+            StartError::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the child was cancelled before it started.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, StartError::Cancelled)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for StartError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Failed(e) => write!(f, "a child failed before it started: {e}"),
+            StartError::Returned => f.write_str("a child returned before it started"),
+            StartError::Cancelled => f.write_str("a child was cancelled before it started"),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for StartError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            StartError::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -6,8 +6,10 @@
 //! | `mod.rs` | [`TaskGroup`] (the handle), [`GroupScope`] (the scope future) |
 //! | `shared.rs` | what they share: the group's cancel node (its leaves are the children), outcome |
 //! | `child.rs` | the future each child task runs: the user's, wrapped |
+//! | `start.rs` | [`TaskGroup::start`]: [`StartStatus`], the [`Start`] future, the child's wrapper |
+//! | `builder.rs` | [`ChildBuilder`]: children with a name |
 //! | `completion.rs` | the live-children count and the wait for it to reach zero (loom-checked) |
-//! | `error.rs` | [`GroupError`], [`SpawnError`] |
+//! | `error.rs` | [`GroupError`], [`SpawnError`], [`StartError`] |
 //! | `executor.rs` | `TaskGroup` as `hyper::rt::Executor` (feature `http`) |
 //!
 //! ## The scope future, step by step
@@ -39,14 +41,18 @@
 //! whose wrapper (`child.rs`) drops its future at that poll; a child spawned after the
 //! cancel reads the flag at its first poll.
 
+mod builder;
 mod child;
 mod completion;
 mod error;
 #[cfg(feature = "http")]
 mod executor;
 mod shared;
+mod start;
 
-pub use error::{GroupError, SpawnError};
+pub use builder::ChildBuilder;
+pub use error::{GroupError, SpawnError, StartError};
+pub use start::{Start, StartStatus};
 
 use arbor_runtime::Task;
 use arbor_runtime::cancel::ScopeState;
@@ -198,12 +204,26 @@ impl<E: Send + 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_child(fut, arbor_runtime::task::Builder::new())
+    }
+
+    /// Spawns `fut` as a child, with the task options of `builder` (a name).
+    #[track_caller]
+    pub(crate) fn spawn_child<F, T>(
+        &self,
+        fut: F,
+        builder: arbor_runtime::task::Builder,
+    ) -> Result<Task<T>, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+    {
         let shared = &self.shared;
         if !shared.completion.try_add() {
             return Err(SpawnError::finished());
         }
         let child = Child::new(fut, shared.clone());
-        let builder = arbor_runtime::task::Builder::new().cancel_node(shared.node.clone());
+        let builder = builder.cancel_node(shared.node.clone());
         // The child is a leaf of the group's node from before it can run (the group keeps no
         // list of its own; see `shared.rs`).
         let task = match shared.handle.get() {
@@ -211,6 +231,92 @@ impl<E: Send + 'static> TaskGroup<E> {
             None => builder.spawn(child),
         };
         Ok(task)
+    }
+
+    /// Spawns a child that reports when it is ready, and waits for that report (Trio's
+    /// `nursery.start`, AnyIO's `tg.start`): the standard way for a server task to say "I am
+    /// listening on this address" before the parent goes on.
+    ///
+    /// `f` gets a [`StartStatus`]; the future it returns runs as a child of the group.
+    /// `start` resolves to `Ok(v)` once the child calls [`status.started(v)`](StartStatus::started);
+    /// the child keeps running in the group, which from then on treats it as any other
+    /// child (its `Err` fails the group; its `Ok` value is dropped). If the child ends before
+    /// calling `started`, `start` resolves to why, and the group does **not** count it as its
+    /// failure: [`StartError::Failed`] with its `Err`, [`StartError::Returned`] if it
+    /// returned `Ok`, [`StartError::Cancelled`] if it was cancelled (the group was cancelled,
+    /// or the child panicked: the panic still goes to the group).
+    ///
+    /// The child is spawned when `start` is called. Dropping the returned future before the
+    /// child has called `started` (its caller was cancelled, say) cancels the child; once
+    /// `started` has been called the child keeps running, and the value is dropped. An `Err`
+    /// from before `started` that the dropped future did not return goes to the group
+    /// instead: no error is lost.
+    ///
+    /// ```
+    /// use arbor_runtime::net::{TcpListener, TcpStream};
+    /// use arbor_taskgroup::TaskGroup;
+    ///
+    /// arbor_runtime::run(async {
+    ///     TaskGroup::<std::io::Error>::scope(|tg| async move {
+    ///         let addr = tg
+    ///             .start(|status| async move {
+    ///                 let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///                 status.started(listener.local_addr()?);
+    ///                 let (_conn, _peer) = listener.accept().await?; // serve one client
+    ///                 Ok(())
+    ///             })
+    ///             .await
+    ///             .expect("the server started");
+    ///         // The server is listening: connecting cannot be refused.
+    ///         TcpStream::connect(addr).await?;
+    ///         Ok(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If the group has finished, as [`spawn`](TaskGroup::spawn). A second call of
+    /// `started` panics in the child, as any child panic: the group is cancelled and the
+    /// panic resumes in the caller of [`scope`](TaskGroup::scope).
+    #[track_caller]
+    pub fn start<F, Fut, V, T>(&self, f: F) -> Start<V, E>
+    where
+        F: FnOnce(StartStatus<V>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        V: Send + 'static,
+        T: Send + 'static,
+    {
+        match start::start(self, f, arbor_runtime::task::Builder::new()) {
+            Ok(start) => start,
+            Err(_) => panic!(
+                "TaskGroup::start into a finished group: its scope has already returned (or \
+                 was dropped), so the child would outlive it; start children from inside the \
+                 scope"
+            ),
+        }
+    }
+
+    /// Spawns children with options: a name, shown by `Task::name`, `task::dump`, the
+    /// task's tracing span and slow-poll warnings (asyncio's `tg.create_task(c, name=..)`).
+    ///
+    /// ```
+    /// use arbor_taskgroup::TaskGroup;
+    ///
+    /// arbor_runtime::run(async {
+    ///     TaskGroup::<()>::scope(|tg| async move {
+    ///         let conn = tg.builder().name("conn 10.0.0.7:55012").spawn(async { Ok(7) });
+    ///         assert_eq!(conn.name(), Some("conn 10.0.0.7:55012"));
+    ///         assert_eq!(conn.await.unwrap(), 7);
+    ///         Ok(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// });
+    /// ```
+    pub fn builder(&self) -> ChildBuilder<'_, E> {
+        ChildBuilder::new(self)
     }
 
     /// Cancels the body and every child (Trio's `nursery.cancel_scope.cancel()`). The scope

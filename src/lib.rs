@@ -21,12 +21,17 @@
 //! | async generators, `async for` | [`stream::generator(\|co\| async move { co.yield_(x).await; })`](stream::generator): `next().await`, a `futures_core::Stream` |
 //! | `await asyncio.to_thread(f)` | [`arbor::to_thread(f).await`](to_thread) |
 //! | `loop.run_in_executor(None, f)` | [`arbor::task::spawn_blocking(f)`](task::spawn_blocking) |
+//! | AnyIO `CapacityLimiter`, `run_in_executor(pool_of_n, f)` | [`blocking::Limiter::new(n)`](blocking::Limiter), [`limiter.run(f).await`](blocking::Limiter::run): at most `n` at once, FIFO |
+//! | `await to_thread(Path(p).read_bytes)`, `trio.Path`, `anyio.open_file` | [`fs::read(p).await`](fs::read), [`fs::write`], [`fs::File::open`], [`fs::read_dir`] (a `Stream`), ... |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `Barrier` | [`sync::Mutex`], [`sync::Event`], [`sync::Condvar`], [`sync::Semaphore`], [`sync::Barrier`] (+ [`sync::RwLock`]) |
 //! | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | [`sync::Queue`], [`sync::LifoQueue`], [`sync::PriorityQueue`] |
 //! | a `Future` resolved by another task; a channel | [`sync::oneshot`], [`sync::mpsc`] |
 //! | `await open_connection(host, port)` | [`net::TcpStream::connect((host, port)).await`](net::TcpStream::connect) |
 //! | `await start_server(cb, host, port)` | [`net::serve(listener, handler)`](net::serve): a task per connection inside a `TaskGroup`; or [`net::TcpListener::bind`](net::TcpListener::bind) and `accept()` in a loop |
 //! | `create_datagram_endpoint`, Unix sockets | [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
+//! | `loop.add_signal_handler`, Trio `open_signal_receiver` | [`signal::ctrl_c().await`](signal::ctrl_c), [`signal::Signals::new([SIGTERM])`](signal::Signals::new) with `next().await` |
+//! | `create_subprocess_exec`, Trio `run_process` | [`process::Command::new(p).output().await`](process::Command::output), [`spawn()`](process::Command::spawn) -> [`process::Child`]: a cancelled wait stops and reaps the child |
+//! | `httpx.AsyncClient().get(url)`, an HTTP server | with the `http` feature: `arbor::http::Client::new().get(url).await`, `arbor::http::serve(listener, service).await` |
 //! | `async with TaskGroup() as tg: tg.create_task(c)` | [`TaskGroup::scope(\|tg\| async move { tg.spawn(c); Ok(v) }).await`](TaskGroup::scope) -> `Result<T, GroupError<E>>` |
 //! | Trio `nursery.start(fn)`, AnyIO `tg.start(fn)` | [`tg.start(\|status\| async move { status.started(v); serve().await }).await`](TaskGroup::start) -> `Result<V, StartError<E>>`: the child runs on in the group; [`StartError`] if it ends before [`started`](StartStatus::started) |
 //! | `tg.create_task(coro, name="conn")` | [`tg.builder().name("conn").spawn(fut)`](TaskGroup::builder): the name in [`Task::name`], [`task::dump`], tracing spans, slow-poll warnings |

@@ -21,7 +21,7 @@
 //!   one anyway;
 //! - the runner resubmitting a task woken during its poll (`yield_now`) hands its own
 //!   reference over, as the hot path it is, and calls the hook through a bitwise copy made
-//!   before the hand-off and never dropped: [`Schedule`]'s contract keeps what the copy
+//!   before the hand-off and never dropped: `Schedule`'s contract keeps what the copy
 //!   points to alive on a thread that polls the scheduler's tasks.
 
 mod core;

@@ -33,7 +33,7 @@ use arbor::http::{
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
-use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, UnhandledPanic};
 use arbor::signal::{
     SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1,
     SIGUSR2, SIGWINCH, Signals, ctrl_c,
@@ -45,7 +45,7 @@ use arbor::sync::{
 };
 use arbor::task::{
     GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, TaskId, TaskInfo, Timed,
-    YieldNow, all, current, dump, spawn_blocking, try_id,
+    UNHANDLED_PANIC_TARGET, YieldNow, all, current, dump, spawn_blocking, try_id,
 };
 use arbor::testing::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 use arbor::time::{

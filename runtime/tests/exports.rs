@@ -136,6 +136,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "Handle",
                 "MAX_WORKER_THREADS",
                 "Runtime",
+                "UnhandledPanic",
             ],
         ),
         (
@@ -187,6 +188,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "Task",
                 "TaskId",
                 "TaskInfo",
+                "UNHANDLED_PANIC_TARGET",
                 "YieldNow",
                 "all",
                 "current",

@@ -34,6 +34,8 @@
 use crate::blocking;
 use crate::driver::{Driver, MAINTENANCE_INTERVAL};
 use crate::park::{Parker, Unparker};
+use crate::runtime::UnhandledPanic;
+use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::rng::SeededOrder;
@@ -76,7 +78,9 @@ pub(crate) struct Shared {
     /// Timers and IO, turned by the thread driving the scheduler when it runs out of tasks.
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
-    config: Config,
+    pub(crate) config: Config,
+    /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
+    pub(crate) tripwire: Tripwire,
     /// Callers of `testing::wait_all_tasks_blocked`, woken one per idle moment by `park`.
     pub(crate) blocked_waiters: Arc<BlockedWaiters>,
 }
@@ -117,6 +121,7 @@ pub(crate) fn create(
             unpark,
             driver,
             config,
+            tripwire: Tripwire::default(),
             blocked_waiters: Arc::default(),
         },
         blocking,
@@ -432,5 +437,13 @@ impl Schedule for Arc<Handle> {
 
     fn slow_poll_threshold(&self) -> Option<Duration> {
         self.shared.config.slow_poll_threshold
+    }
+
+    fn unhandled_panic(&self, id: task::TaskId, name: &str, message: &str) {
+        if self.shared.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.shared
+                .tripwire
+                .trip(scheduler::unhandled_panic_message(id, name, message));
+        }
     }
 }

@@ -37,8 +37,10 @@ pub(crate) use worker::{Context, run as run_worker};
 use crate::blocking;
 use crate::driver::Driver;
 use crate::park::{Parker, Unparker};
-use crate::scheduler::Config;
+use crate::runtime::UnhandledPanic;
+use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::{self, Config};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
 use crossbeam_deque::Stealer;
@@ -84,7 +86,9 @@ pub(crate) struct Shared {
     /// Timers and IO; turned by one worker at a time (see `driver.rs`).
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
-    config: Config,
+    pub(crate) config: Config,
+    /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
+    pub(crate) tripwire: Tripwire,
 }
 
 struct Remote {
@@ -119,6 +123,7 @@ pub(crate) fn create(
             shutdown: AtomicBool::new(false),
             driver,
             config,
+            tripwire: Tripwire::default(),
         },
         blocking,
     });
@@ -200,5 +205,13 @@ impl Schedule for Arc<Handle> {
 
     fn slow_poll_threshold(&self) -> Option<Duration> {
         self.shared.config.slow_poll_threshold
+    }
+
+    fn unhandled_panic(&self, id: task::TaskId, name: &str, message: &str) {
+        if self.shared.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.shared
+                .tripwire
+                .trip(scheduler::unhandled_panic_message(id, name, message));
+        }
     }
 }

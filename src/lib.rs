@@ -197,10 +197,11 @@ pub use arbor_macros::test;
 
 /// Runtimes: [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder),
 /// [`Handle`](runtime::Handle), the policy for panics nobody sees
-/// ([`UnhandledPanic`](runtime::UnhandledPanic)).
+/// ([`UnhandledPanic`](runtime::UnhandledPanic)) and the runtime's counters
+/// ([`RuntimeMetrics`](runtime::RuntimeMetrics), from `Handle::metrics()`).
 pub mod runtime {
     pub use arbor_runtime::runtime::{
-        Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, UnhandledPanic,
+        Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, RuntimeMetrics, UnhandledPanic,
     };
 }
 

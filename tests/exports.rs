@@ -33,7 +33,9 @@ use arbor::http::{
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
-use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, UnhandledPanic};
+use arbor::runtime::{
+    Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, RuntimeMetrics, UnhandledPanic,
+};
 use arbor::signal::{
     SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1,
     SIGUSR2, SIGWINCH, Signals, ctrl_c,

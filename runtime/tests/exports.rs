@@ -136,6 +136,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "Handle",
                 "MAX_WORKER_THREADS",
                 "Runtime",
+                "RuntimeMetrics",
                 "UnhandledPanic",
             ],
         ),

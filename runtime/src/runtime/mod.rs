@@ -16,9 +16,11 @@
 //! ```
 
 mod builder;
+pub(crate) mod metrics;
 pub(crate) mod unhandled;
 
 pub use builder::{Builder, MAX_WORKER_THREADS};
+pub use metrics::RuntimeMetrics;
 pub use unhandled::UnhandledPanic;
 
 use crate::blocking::BlockingPool;
@@ -206,6 +208,14 @@ impl Handle {
         EnterGuard {
             _guard: context::set_handle(self.inner.clone()),
             _handle: std::marker::PhantomData,
+        }
+    }
+
+    /// The runtime's counters: workers, tasks, polls, steals, queue depths, blocking
+    /// threads, timers, IO registrations. See [`RuntimeMetrics`].
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            inner: self.inner.clone(),
         }
     }
 

@@ -35,6 +35,7 @@ use crate::blocking;
 use crate::driver::{Driver, MAINTENANCE_INTERVAL};
 use crate::park::{Parker, Unparker};
 use crate::runtime::UnhandledPanic;
+use crate::runtime::metrics::WorkerMetrics;
 use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
@@ -79,6 +80,9 @@ pub(crate) struct Shared {
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
     pub(crate) config: Config,
+    /// The driving thread's counters (`runtime/metrics.rs`), written by whichever thread
+    /// holds the core.
+    pub(crate) metrics: WorkerMetrics,
     /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
     pub(crate) tripwire: Tripwire,
     /// Callers of `testing::wait_all_tasks_blocked`, woken one per idle moment by `park`.
@@ -121,6 +125,7 @@ pub(crate) fn create(
             unpark,
             driver,
             config,
+            metrics: WorkerMetrics::default(),
             tripwire: Tripwire::default(),
             blocked_waiters: Arc::default(),
         },
@@ -218,6 +223,30 @@ impl Handle {
         })
     }
 
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// The local queue's length: read from the driving thread, or from the parked core
+    /// when no thread drives; 0 while another thread drives.
+    pub(crate) fn local_queue_depth(self: &Arc<Handle>) -> usize {
+        let here = context::with_scheduler(|cx| match cx {
+            Some(scheduler::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => cx
+                .core
+                .try_borrow()
+                .ok()
+                .and_then(|core| core.as_ref().map(|core| core.local.len())),
+            _ => None,
+        });
+        here.unwrap_or_else(|| {
+            self.core
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map_or(0, |core| core.local.len())
+        })
+    }
+
     /// Runtime drop: cancels every task on this thread, then drops what is queued.
     pub(crate) fn shutdown(self: &Arc<Handle>) {
         let Some(core) = self.take_core() else {
@@ -275,6 +304,8 @@ impl Context {
             while polls < MAINTENANCE_INTERVAL {
                 match self.next_task() {
                     Some(task) => {
+                        // Counted before the run, as on a multi-thread worker.
+                        shared.metrics.add_polls(1);
                         task.run();
                         polls += 1;
                         task_polls += 1;

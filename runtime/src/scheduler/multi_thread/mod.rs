@@ -38,6 +38,7 @@ use crate::blocking;
 use crate::driver::Driver;
 use crate::park::{Parker, Unparker};
 use crate::runtime::UnhandledPanic;
+use crate::runtime::metrics::WorkerMetrics;
 use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::{self, Config};
@@ -87,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
     pub(crate) config: Config,
+    /// One per worker, indexed like `remotes`: its counters (`runtime/metrics.rs`).
+    pub(crate) metrics: Box<[WorkerMetrics]>,
     /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
     pub(crate) tripwire: Tripwire,
 }
@@ -123,6 +126,7 @@ pub(crate) fn create(
             shutdown: AtomicBool::new(false),
             driver,
             config,
+            metrics: (0..num_workers).map(|_| WorkerMetrics::default()).collect(),
             tripwire: Tripwire::default(),
         },
         blocking,
@@ -161,6 +165,23 @@ impl Handle {
     /// How many workers are parked (a snapshot).
     pub(crate) fn num_parked_workers(&self) -> usize {
         self.shared.idle.num_parked()
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.shared.remotes.len()
+    }
+
+    pub(crate) fn worker_metrics(&self) -> &[WorkerMetrics] {
+        &self.shared.metrics
+    }
+
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// The local queues' lengths, summed (snapshots, read through the stealers).
+    pub(crate) fn local_queue_depth(&self) -> usize {
+        self.shared.remotes.iter().map(|r| r.steal.len()).sum()
     }
 
     fn has_pending_work(&self) -> bool {

@@ -173,7 +173,10 @@ impl Context {
             }
             loop {
                 match remotes[victim].steal.steal_batch_and_pop(&core.local) {
-                    Steal::Success(task) => return Some(task),
+                    Steal::Success(task) => {
+                        self.shared().metrics[self.index].add_steal();
+                        return Some(task);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => std::hint::spin_loop(),
                 }
@@ -194,11 +197,17 @@ impl Context {
                 }
             }
         }
+        // Counted before each run: whoever sees a task's output also sees its poll counted.
+        let metrics = &self.shared().metrics[self.index];
+        metrics.add_polls(1);
         task.run();
         for _ in 0..MAX_LIFO_POLLS_PER_TICK {
             let next = self.core.borrow_mut().lifo_slot.take();
             match next {
-                Some(task) => task.run(),
+                Some(task) => {
+                    metrics.add_polls(1);
+                    task.run();
+                }
                 None => return,
             }
         }

@@ -3,7 +3,11 @@
 //! ## Cost
 //! Counters that change on the hot path live per worker ([`WorkerMetrics`], one cache line
 //! each, written only by its worker with a Relaxed load and store: no read-modify-write,
-//! no line shared with another writer) and are summed on read. Everything else is read
+//! no line shared with another writer) and are summed on read. Polls are counted in the
+//! worker's own state first and published in batches: a multi-thread worker publishes at
+//! its maintenance interval and before it parks, the current-thread loop at the end of each
+//! run of tasks and before it polls the `block_on` future. So `polls()` can trail a busy
+//! worker by up to one interval (61 polls), and is exact once the workers are idle. Everything else is read
 //! from state the runtime keeps anyway: the owned-task list's shards (live and spawned
 //! tasks, counted under the lock `spawn` takes), the queues' lengths, the blocking pool's
 //! accounting, the reactor's registration count, and the timer wheel's length (published
@@ -35,7 +39,9 @@ impl WorkerMetrics {
     /// current-thread scheduler: by the thread holding the core).
     #[inline]
     pub(crate) fn add_polls(&self, n: u64) {
-        bump(&self.polls, n);
+        if n != 0 {
+            bump(&self.polls, n);
+        }
     }
 
     /// Counts a successful steal; same caller rule as `add_polls`.
@@ -96,7 +102,9 @@ impl RuntimeMetrics {
         }
     }
 
-    /// How many task polls the workers have started, summed over the workers.
+    /// How many task polls the workers have made, summed over the workers; it may trail a
+    /// busy worker by up to 61 polls (workers publish their counts in batches) and is
+    /// exact once the workers are idle.
     pub fn polls(&self) -> u64 {
         self.workers_sum(WorkerMetrics::polls)
     }

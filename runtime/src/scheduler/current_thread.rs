@@ -292,8 +292,15 @@ impl Context {
         // (none: only the `block_on` future has been spinning). See the module header.
         let mut polls = 0;
         let mut task_polls = 0;
+        // How many of `task_polls` are in `shared.metrics` already (`RuntimeMetrics::polls`:
+        // published at the interval's end and before each poll of the future, so a task
+        // poll costs no atomic write).
+        let mut published = 0;
         loop {
             if shared.woken.swap(false, Ordering::AcqRel) {
+                // The task polls so far, published before the future can read them.
+                shared.metrics.add_polls(task_polls - published);
+                published = task_polls;
                 let _budget = coop::budget_guard();
                 if let Poll::Ready(out) = future.as_mut().poll(&mut task_cx) {
                     return out;
@@ -304,8 +311,6 @@ impl Context {
             while polls < MAINTENANCE_INTERVAL {
                 match self.next_task() {
                     Some(task) => {
-                        // Counted before the run, as on a multi-thread worker.
-                        shared.metrics.add_polls(1);
                         task.run();
                         polls += 1;
                         task_polls += 1;
@@ -316,6 +321,8 @@ impl Context {
                     }
                 }
             }
+            shared.metrics.add_polls(task_polls - published);
+            published = task_polls;
             if !out_of_tasks {
                 // Busy, or spinning: service timers and IO without waiting.
                 self.maintain(task_polls == 0);
@@ -327,6 +334,7 @@ impl Context {
             }
             polls = 0;
             task_polls = 0;
+            published = 0;
         }
     }
 

@@ -194,6 +194,7 @@ fn each_module_exports_exactly_the_listed_items() {
                 "all",
                 "current",
                 "dump",
+                "hidden PANIC_MOVED_TO_GROUP",
                 "hidden TaskRef",
                 "spawn",
                 "spawn_blocking",

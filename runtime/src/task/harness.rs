@@ -41,6 +41,12 @@ pub const SLOW_POLL_TARGET: &str = "arbor::slow_poll";
 /// dropped, so nobody will see the panic otherwise); see `runtime::UnhandledPanic`.
 pub const UNHANDLED_PANIC_TARGET: &str = "arbor::unhandled_panic";
 
+/// The panic payload of a task group's child whose panic was handed to its group (which
+/// resumes it from `scope`): such a panic is not unhandled, whatever became of the `Task`.
+#[doc(hidden)]
+pub const PANIC_MOVED_TO_GROUP: &str =
+    "this task panicked inside a TaskGroup; the panic resumes in the caller of `TaskGroup::scope`";
+
 /// Logs a panic nobody will read and tells the scheduler (`Builder::unhandled_panic`); out
 /// of line: only a panicking detached task gets here.
 #[cold]
@@ -256,7 +262,9 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     unsafe fn drop_unread_output(&self) {
         let core = self.core();
         // SAFETY: forwarded.
-        if let Some(message) = unsafe { core.stored_panic() } {
+        if let Some(message) = unsafe { core.stored_panic() }
+            && message != PANIC_MOVED_TO_GROUP
+        {
             let header = &self.cell().header;
             report_unhandled_panic(
                 &core.scheduler,

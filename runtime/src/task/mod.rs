@@ -40,6 +40,8 @@ mod waker;
 pub(crate) use self::core::TaskMeta;
 pub use crate::blocking::spawn_blocking;
 pub use error::JoinError;
+#[doc(hidden)]
+pub use harness::PANIC_MOVED_TO_GROUP;
 pub use harness::{SLOW_POLL_TARGET, UNHANDLED_PANIC_TARGET};
 pub use id::TaskId;
 pub(crate) use info::GroupTag;

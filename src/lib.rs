@@ -204,9 +204,13 @@ pub use arbor_macros::main;
 pub use arbor_macros::test;
 
 /// Runtimes: [`Runtime`](runtime::Runtime), [`Builder`](runtime::Builder),
-/// [`Handle`](runtime::Handle).
+/// [`Handle`](runtime::Handle), the policy for panics nobody sees
+/// ([`UnhandledPanic`](runtime::UnhandledPanic)) and the runtime's counters
+/// ([`RuntimeMetrics`](runtime::RuntimeMetrics), from `Handle::metrics()`).
 pub mod runtime {
-    pub use arbor_runtime::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+    pub use arbor_runtime::runtime::{
+        Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, RuntimeMetrics, UnhandledPanic,
+    };
 }
 
 /// Limits for blocking work: [`Limiter`](blocking::Limiter) runs at most `n` calls of a
@@ -421,8 +425,8 @@ pub mod signal {
 /// ```
 pub mod task {
     pub use arbor_runtime::task::{
-        Builder, GroupInfo, SLOW_POLL_TARGET, TaskId, TaskInfo, YieldNow, all, current, dump,
-        spawn, spawn_blocking, try_id, yield_now,
+        Builder, GroupInfo, SLOW_POLL_TARGET, TaskId, TaskInfo, UNHANDLED_PANIC_TARGET, YieldNow,
+        all, current, dump, spawn, spawn_blocking, try_id, yield_now,
     };
     pub use arbor_taskgroup::{ChildBuilder, GroupScope, Scoped, Shield, Start};
     pub use arbor_timeouts::{MoveOn, Timed};

@@ -35,7 +35,9 @@ use arbor::http::{
 use arbor::net::{
     TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream, serve,
 };
-use arbor::runtime::{Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime};
+use arbor::runtime::{
+    Builder, EnterGuard, Handle, MAX_WORKER_THREADS, Runtime, RuntimeMetrics, UnhandledPanic,
+};
 use arbor::signal::{
     SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1,
     SIGUSR2, SIGWINCH, Signals, ctrl_c,
@@ -47,7 +49,7 @@ use arbor::sync::{
 };
 use arbor::task::{
     ChildBuilder, GroupInfo, GroupScope, MoveOn, SLOW_POLL_TARGET, Scoped, Shield, Start, TaskId,
-    TaskInfo, Timed, YieldNow, all, current, dump, spawn_blocking, try_id,
+    TaskInfo, Timed, UNHANDLED_PANIC_TARGET, YieldNow, all, current, dump, spawn_blocking, try_id,
 };
 use arbor::testing::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 use arbor::time::{

@@ -166,3 +166,33 @@ rt_test! {
         assert_eq!(panic_message(&*res.unwrap_err()), "arbor-test: late");
     }
 }
+
+/// A child's panic handed to its group is not an unhandled panic, though the child's `Task`
+/// was dropped: under `UnhandledPanic::ShutdownRuntime` it resumes from `scope` with its
+/// own message, and the runtime keeps serving `block_on`.
+#[test]
+fn a_group_childs_panic_is_not_unhandled() {
+    use arbor_runtime::runtime::{Builder, UnhandledPanic};
+    quiet_panics();
+    for rt in [
+        Builder::new_current_thread(),
+        Builder::new_multi_thread().worker_threads(1),
+        Builder::new_multi_thread().worker_threads(4),
+    ] {
+        let rt = rt
+            .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+            .build()
+            .unwrap();
+        let res = rt.block_on(async {
+            catch_unwind(TaskGroup::<()>::scope(|tg| async move {
+                drop(tg.spawn(panics("arbor-test: in the group")));
+                Ok(())
+            }))
+            .await
+        });
+        let payload = res.expect_err("the child's panic resumes in the caller");
+        assert_eq!(panic_message(&*payload), "arbor-test: in the group");
+        // Not tripped: a later `block_on` runs to the end.
+        assert_eq!(rt.block_on(async { 7 }), 7);
+    }
+}

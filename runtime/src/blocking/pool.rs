@@ -227,6 +227,14 @@ impl Spawner {
         !state.queue.is_empty() || state.num_threads > state.num_idle
     }
 
+    /// The pool's threads: `(busy, idle)`. Idle threads wait on the condvar or spin for a
+    /// next call; the others run a call (or are claimed for one and about to).
+    pub(crate) fn thread_counts(&self) -> (usize, usize) {
+        let state = self.inner.lock();
+        let idle = (state.num_idle + state.num_spinning).min(state.num_threads);
+        (state.num_threads - idle, idle)
+    }
+
     pub(crate) fn spawn<F, R>(&self, func: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -205,6 +205,11 @@ impl Reactor {
         self.live.load(Ordering::Relaxed) > 0
     }
 
+    /// How many resources are registered (a snapshot).
+    pub(crate) fn num_registrations(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
     fn slab(&self) -> std::sync::MutexGuard<'_, Slab> {
         // Nothing panics under this lock; a poisoned slab is still consistent.
         self.registrations.lock().unwrap_or_else(|e| e.into_inner())

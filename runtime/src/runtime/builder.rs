@@ -1,6 +1,6 @@
 //! `Builder`: configures and builds a [`Runtime`].
 
-use super::{Handle, Kind, Runtime};
+use super::{Handle, Kind, Runtime, UnhandledPanic};
 use crate::blocking::{self, BlockingPool};
 use crate::driver::Driver;
 use crate::scheduler::{self, current_thread, multi_thread};
@@ -39,6 +39,7 @@ pub struct Builder {
     slow_poll_threshold: Option<Duration>,
     dump_signal: Option<i32>,
     rng_seed: Option<u64>,
+    unhandled_panic: UnhandledPanic,
 }
 
 /// The environment variable that turns on [`Builder::dump_on_signal`] for every runtime
@@ -68,6 +69,7 @@ impl Builder {
             slow_poll_threshold: None,
             dump_signal: None,
             rng_seed: None,
+            unhandled_panic: UnhandledPanic::Ignore,
         }
     }
 
@@ -253,6 +255,31 @@ impl Builder {
         self
     }
 
+    /// What a panic in a detached task (one whose [`Task`](crate::Task) was dropped) does:
+    /// [`UnhandledPanic::Ignore`] (the default) keeps the runtime running;
+    /// [`UnhandledPanic::ShutdownRuntime`] makes every `block_on` on the runtime panic,
+    /// naming the task. In every mode the panic is logged as a `tracing` error (target
+    /// [`UNHANDLED_PANIC_TARGET`](crate::task::UNHANDLED_PANIC_TARGET)) naming the task:
+    /// asyncio's "exception was never retrieved".
+    ///
+    /// ```should_panic
+    /// use arbor_runtime::runtime::{Builder, UnhandledPanic};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     drop(arbor_runtime::spawn(async { panic!("boom") }));
+    ///     // Never returns: the panic above ends `block_on`.
+    ///     std::future::pending::<()>().await
+    /// });
+    /// ```
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Builder {
+        self.unhandled_panic = policy;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -317,6 +344,7 @@ impl Builder {
         let config = scheduler::Config {
             slow_poll_threshold: self.slow_poll_threshold,
             rng_seed: self.rng_seed,
+            unhandled_panic: self.unhandled_panic,
         };
         match self.kind {
             Kind::CurrentThread => {

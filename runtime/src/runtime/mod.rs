@@ -16,8 +16,12 @@
 //! ```
 
 mod builder;
+pub(crate) mod metrics;
+pub(crate) mod unhandled;
 
 pub use builder::{Builder, MAX_WORKER_THREADS};
+pub use metrics::RuntimeMetrics;
+pub use unhandled::UnhandledPanic;
 
 use crate::blocking::BlockingPool;
 use crate::task::{Task, TaskMeta};
@@ -63,11 +67,33 @@ impl Runtime {
     ///
     /// # Panics
     /// Inside another runtime's `block_on` or task (it would block a thread the other
-    /// runtime needs): `.await` the future instead.
+    /// runtime needs): `.await` the future instead. Under
+    /// [`UnhandledPanic::ShutdownRuntime`], once a detached task panics, naming the task.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _runtime = context::enter_runtime();
         let _handle = context::set_handle(self.handle.inner.clone());
+        if self.handle.inner.config().unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            /// Stops watching the tripwire when `block_on` ends, by return or unwind.
+            struct Unwatch<'a>(&'a unhandled::Tripwire, Option<u64>);
+            impl Drop for Unwatch<'_> {
+                fn drop(&mut self) {
+                    self.0.unwatch(self.1);
+                }
+            }
+            let tripwire = self.handle.inner.tripwire();
+            let mut watch = Unwatch(tripwire, None);
+            let mut future = std::pin::pin!(future);
+            let watched = std::future::poll_fn(|cx| {
+                tripwire.check(cx, &mut watch.1);
+                future.as_mut().poll(cx)
+            });
+            return self.drive(watched);
+        }
+        self.drive(future)
+    }
+
+    fn drive<F: Future>(&self, future: F) -> F::Output {
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(h) => h.block_on(future),
             scheduler::Handle::MultiThread(_) => park::ParkThread::new().block_on(future),
@@ -182,6 +208,14 @@ impl Handle {
         EnterGuard {
             _guard: context::set_handle(self.inner.clone()),
             _handle: std::marker::PhantomData,
+        }
+    }
+
+    /// The runtime's counters: workers, tasks, polls, steals, queue depths, blocking
+    /// threads, timers, IO registrations. See [`RuntimeMetrics`].
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            inner: self.inner.clone(),
         }
     }
 

@@ -34,6 +34,9 @@
 use crate::blocking;
 use crate::driver::{Driver, MAINTENANCE_INTERVAL};
 use crate::park::{Parker, Unparker};
+use crate::runtime::UnhandledPanic;
+use crate::runtime::metrics::WorkerMetrics;
+use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::Config;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::rng::SeededOrder;
@@ -76,7 +79,12 @@ pub(crate) struct Shared {
     /// Timers and IO, turned by the thread driving the scheduler when it runs out of tasks.
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
-    config: Config,
+    pub(crate) config: Config,
+    /// The driving thread's counters (`runtime/metrics.rs`), written by whichever thread
+    /// holds the core.
+    pub(crate) metrics: WorkerMetrics,
+    /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
+    pub(crate) tripwire: Tripwire,
     /// Callers of `testing::wait_all_tasks_blocked`, woken one per idle moment by `park`.
     pub(crate) blocked_waiters: Arc<BlockedWaiters>,
 }
@@ -117,6 +125,8 @@ pub(crate) fn create(
             unpark,
             driver,
             config,
+            metrics: WorkerMetrics::default(),
+            tripwire: Tripwire::default(),
             blocked_waiters: Arc::default(),
         },
         blocking,
@@ -213,6 +223,30 @@ impl Handle {
         })
     }
 
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// The local queue's length: read from the driving thread, or from the parked core
+    /// when no thread drives; 0 while another thread drives.
+    pub(crate) fn local_queue_depth(self: &Arc<Handle>) -> usize {
+        let here = context::with_scheduler(|cx| match cx {
+            Some(scheduler::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => cx
+                .core
+                .try_borrow()
+                .ok()
+                .and_then(|core| core.as_ref().map(|core| core.local.len())),
+            _ => None,
+        });
+        here.unwrap_or_else(|| {
+            self.core
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map_or(0, |core| core.local.len())
+        })
+    }
+
     /// Runtime drop: cancels every task on this thread, then drops what is queued.
     pub(crate) fn shutdown(self: &Arc<Handle>) {
         let Some(core) = self.take_core() else {
@@ -258,8 +292,15 @@ impl Context {
         // (none: only the `block_on` future has been spinning). See the module header.
         let mut polls = 0;
         let mut task_polls = 0;
+        // How many of `task_polls` are in `shared.metrics` already (`RuntimeMetrics::polls`:
+        // published at the interval's end and before each poll of the future, so a task
+        // poll costs no atomic write).
+        let mut published = 0;
         loop {
             if shared.woken.swap(false, Ordering::AcqRel) {
+                // The task polls so far, published before the future can read them.
+                shared.metrics.add_polls(task_polls - published);
+                published = task_polls;
                 let _budget = coop::budget_guard();
                 if let Poll::Ready(out) = future.as_mut().poll(&mut task_cx) {
                     return out;
@@ -280,6 +321,8 @@ impl Context {
                     }
                 }
             }
+            shared.metrics.add_polls(task_polls - published);
+            published = task_polls;
             if !out_of_tasks {
                 // Busy, or spinning: service timers and IO without waiting.
                 self.maintain(task_polls == 0);
@@ -291,6 +334,7 @@ impl Context {
             }
             polls = 0;
             task_polls = 0;
+            published = 0;
         }
     }
 
@@ -432,5 +476,13 @@ impl Schedule for Arc<Handle> {
 
     fn slow_poll_threshold(&self) -> Option<Duration> {
         self.shared.config.slow_poll_threshold
+    }
+
+    fn unhandled_panic(&self, id: task::TaskId, name: &str, message: &str) {
+        if self.shared.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.shared
+                .tripwire
+                .trip(scheduler::unhandled_panic_message(id, name, message));
+        }
     }
 }

@@ -57,6 +57,11 @@ impl<T> Inject<T> {
         }
     }
 
+    /// How many tasks are queued (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

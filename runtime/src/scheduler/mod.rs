@@ -8,6 +8,8 @@ mod rng;
 
 use crate::blocking;
 use crate::driver::Driver;
+use crate::runtime::UnhandledPanic;
+use crate::runtime::unhandled::Tripwire;
 use crate::task::{RawTask, Task, TaskMeta};
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +24,20 @@ pub(crate) struct Config {
     /// `Builder::rng_seed`: the current-thread scheduler takes ready tasks in an order
     /// fixed by this seed instead of FIFO. Never set on a multi-thread runtime.
     pub(crate) rng_seed: Option<u64>,
+    /// `Builder::unhandled_panic`.
+    pub(crate) unhandled_panic: UnhandledPanic,
+}
+
+/// The message every `block_on` panics with under `UnhandledPanic::ShutdownRuntime`.
+pub(crate) fn unhandled_panic_message(
+    id: crate::task::TaskId,
+    name: &str,
+    message: &str,
+) -> String {
+    format!(
+        "task {name} ({id}) panicked and its `Task` was dropped; the runtime's \
+         `UnhandledPanic::ShutdownRuntime` policy ends every `block_on`: {message}"
+    )
 }
 
 /// A handle to a running scheduler; cheap to clone.
@@ -56,6 +72,22 @@ impl Handle {
         match self {
             Handle::MultiThread(h) => &h.shared.driver,
             Handle::CurrentThread(h) => &h.shared.driver,
+        }
+    }
+
+    /// The runtime's settings for tasks.
+    pub(crate) fn config(&self) -> &Config {
+        match self {
+            Handle::MultiThread(h) => &h.shared.config,
+            Handle::CurrentThread(h) => &h.shared.config,
+        }
+    }
+
+    /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
+    pub(crate) fn tripwire(&self) -> &Tripwire {
+        match self {
+            Handle::MultiThread(h) => &h.shared.tripwire,
+            Handle::CurrentThread(h) => &h.shared.tripwire,
         }
     }
 

@@ -238,6 +238,25 @@ impl<T: Future, S> Core<T, S> {
         unsafe { self.set_stage(Stage::Finished(output)) }
     }
 
+    /// Whether the stored output is a panic: `Some(message)` if so. Reads the stage's
+    /// discriminant only, unless it is a panic.
+    ///
+    /// # Safety
+    /// The caller owns the stage.
+    pub(crate) unsafe fn stored_panic(&self) -> Option<String> {
+        self.stage.with_mut(|ptr| {
+            // SAFETY: the caller owns the stage, so nothing writes it meanwhile.
+            match unsafe { &*ptr } {
+                Stage::Finished(Err(err)) if err.is_panic() => Some(
+                    err.panic_message()
+                        .unwrap_or("a panic payload that is not a string")
+                        .to_string(),
+                ),
+                _ => None,
+            }
+        })
+    }
+
     /// # Safety
     /// The caller is the handle and the task is complete.
     pub(crate) unsafe fn take_output(&self) -> Result<T::Output, JoinError> {

@@ -101,6 +101,15 @@ impl JoinError {
         matches!(self.repr, Repr::Panic(_))
     }
 
+    /// The panic message, when the task panicked with one (`panic!` with a literal or a
+    /// format).
+    pub(crate) fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(payload) => payload.message(),
+            Repr::Cancelled => None,
+        }
+    }
+
     /// The id of the task that failed.
     pub fn id(&self) -> TaskId {
         self.id

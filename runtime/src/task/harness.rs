@@ -37,6 +37,39 @@ use std::time::{Duration, Instant};
 /// The `tracing` target of slow-poll warnings (`runtime::Builder::slow_poll_threshold`).
 pub const SLOW_POLL_TARGET: &str = "arbor::slow_poll";
 
+/// The `tracing` target of the error logged when a detached task panics (its `Task` was
+/// dropped, so nobody will see the panic otherwise); see `runtime::UnhandledPanic`.
+pub const UNHANDLED_PANIC_TARGET: &str = "arbor::unhandled_panic";
+
+/// The panic payload of a task group's child whose panic was handed to its group (which
+/// resumes it from `scope`): such a panic is not unhandled, whatever became of the `Task`.
+#[doc(hidden)]
+pub const PANIC_MOVED_TO_GROUP: &str =
+    "this task panicked inside a TaskGroup; the panic resumes in the caller of `TaskGroup::scope`";
+
+/// Logs a panic nobody will read and tells the scheduler (`Builder::unhandled_panic`); out
+/// of line: only a panicking detached task gets here.
+#[cold]
+#[inline(never)]
+fn report_unhandled_panic<S: Schedule>(
+    scheduler: &S,
+    id: TaskId,
+    name: Option<&str>,
+    message: &str,
+) {
+    let name = name.unwrap_or(super::info::UNNAMED);
+    tracing::error!(
+        target: UNHANDLED_PANIC_TARGET,
+        { task.id = id.as_u64(), task.name = name, panic = message },
+        "task {} ({}) panicked and its `Task` was dropped, so nobody will see the panic \
+         otherwise: {}",
+        name,
+        id,
+        message,
+    );
+    scheduler.unhandled_panic(id, name, message);
+}
+
 /// Emits the slow-poll warning; out of line, so the poll path stays small.
 #[cold]
 #[inline(never)]
@@ -221,6 +254,29 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         unsafe { core.store_output(Err(err)) };
     }
 
+    /// Drops an output nobody will read; a panic in it is reported (see
+    /// `runtime/unhandled.rs`). The check reads the stage's discriminant only.
+    ///
+    /// # Safety
+    /// The caller owns the stage and the task is complete.
+    unsafe fn drop_unread_output(&self) {
+        let core = self.core();
+        // SAFETY: forwarded.
+        if let Some(message) = unsafe { core.stored_panic() }
+            && message != PANIC_MOVED_TO_GROUP
+        {
+            let header = &self.cell().header;
+            report_unhandled_panic(
+                &core.scheduler,
+                header.id,
+                self.trailer().meta.name.as_deref(),
+                &message,
+            );
+        }
+        // SAFETY: forwarded.
+        unsafe { core.drop_future_or_output() };
+    }
+
     /// Leaves the leaf list of the task's cancel node, publishes the output, wakes the
     /// handle, leaves the owned list and drops the references of the runner and the lists.
     fn complete(self) {
@@ -240,7 +296,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
             if !snapshot.is_join_interested() {
                 // Nobody reads the output: drop it here.
                 // SAFETY: no handle, so the runtime side owns the stage.
-                unsafe { self.core().drop_future_or_output() };
+                unsafe { self.drop_unread_output() };
             } else if snapshot.is_join_waker_set() {
                 // SAFETY: JOIN_WAKER is set and the task complete: the slot is ours to read.
                 unsafe { self.trailer().wake_join() };
@@ -350,9 +406,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
         if dropped.drop_output {
             // SAFETY: complete with the handle still interested until now: the handle side
             // owns the output.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                self.core().drop_future_or_output()
-            }));
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_unread_output() }));
         }
         if dropped.drop_waker {
             // SAFETY: the transition gave the slot to the handle side.

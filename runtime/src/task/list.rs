@@ -30,6 +30,9 @@ struct Shard {
     slots: Vec<Option<RawTask>>,
     free: Vec<usize>,
     len: usize,
+    /// How many tasks were ever bound here (`RuntimeMetrics::spawned`): written under the
+    /// lock bind takes anyway, so counting costs no shared write of its own.
+    spawned: u64,
     /// Set by shutdown; binding into a closed shard cancels the task at once.
     closed: bool,
 }
@@ -69,6 +72,7 @@ impl<S: Schedule> OwnedTasks<S> {
         let (owned, notified, join) = new_task(future, scheduler, meta);
         let raw = owned.raw();
         let mut shard = self.shard(raw);
+        shard.spawned += 1;
         if shard.closed {
             drop(shard);
             drop(notified);
@@ -144,6 +148,14 @@ impl<S: Schedule> OwnedTasks<S> {
                 f(*raw);
             }
         }
+    }
+
+    /// How many tasks were ever spawned into the list (closed or not).
+    pub(crate) fn spawned(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).spawned)
+            .sum()
     }
 
     /// How many tasks are alive.

@@ -40,7 +40,9 @@ mod waker;
 pub(crate) use self::core::TaskMeta;
 pub use crate::blocking::spawn_blocking;
 pub use error::JoinError;
-pub use harness::SLOW_POLL_TARGET;
+#[doc(hidden)]
+pub use harness::PANIC_MOVED_TO_GROUP;
+pub use harness::{SLOW_POLL_TARGET, UNHANDLED_PANIC_TARGET};
 pub use id::TaskId;
 pub(crate) use info::GroupTag;
 pub use info::{GroupInfo, TaskInfo, all, current, dump};
@@ -73,6 +75,12 @@ pub(crate) trait Schedule: Sync + Sized + 'static {
     /// The task completed: remove it from the owned list, returning the list's reference
     /// (`None` if shutdown already took it).
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>>;
+
+    /// A detached task panicked (already logged by the harness): `name` is its name or
+    /// `<unnamed>`. `runtime::Builder::unhandled_panic` decides what else happens.
+    fn unhandled_panic(&self, id: TaskId, name: &str, message: &str) {
+        let _ = (id, name, message);
+    }
 
     /// `runtime::Builder::slow_poll_threshold`: polls longer than this are reported. Read
     /// once per poll; `None` (the default) means no measurement at all.

@@ -35,7 +35,7 @@ use super::instant::encode;
 use super::wheel::{Expired, Wheel};
 use crossbeam_deque::{Injector, Steal};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::time::Duration;
 
 /// Milliseconds per wheel tick, as a `Duration`.
@@ -62,6 +62,9 @@ pub(crate) struct TimeDriver {
     drain_requested: AtomicBool,
     /// Set once at runtime shutdown.
     shutdown: AtomicBool,
+    /// The wheel's length after the last drain or fire (`RuntimeMetrics::timers_armed`);
+    /// written by the thread holding the driver, only when it changed.
+    armed: AtomicUsize,
 }
 
 /// The wheel and scratch space: owned by the thread holding the driver.
@@ -107,6 +110,7 @@ impl TimeDriver {
             next_wake: AtomicU64::new(0),
             drain_requested: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
+            armed: AtomicUsize::new(0),
         }
     }
 
@@ -205,7 +209,7 @@ impl TimeDriver {
                         }
                     }
                 }
-                Steal::Empty => return,
+                Steal::Empty => return self.publish_armed(core),
                 Steal::Retry => std::hint::spin_loop(),
             }
         }
@@ -225,7 +229,21 @@ impl TimeDriver {
             let key = wheel.insert(when, entry.clone());
             entry.set_key(key);
         }
+        self.publish_armed(core);
         fired
+    }
+
+    /// Publishes the wheel's length for `timers_armed`; a write only when it changed.
+    fn publish_armed(&self, core: &TimeCore) {
+        let len = core.wheel.len();
+        if self.armed.load(Ordering::Relaxed) != len {
+            self.armed.store(len, Ordering::Relaxed);
+        }
+    }
+
+    /// How many timers the wheel held after the driver's last turn (a snapshot).
+    pub(crate) fn num_armed(&self) -> usize {
+        self.armed.load(Ordering::Relaxed)
     }
 
     /// Whether the wheel holds no timer.

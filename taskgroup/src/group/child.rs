@@ -31,8 +31,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The payload a panicking child's own `Task` reports.
-pub(crate) const PANIC_MOVED: &str =
-    "this task panicked inside a TaskGroup; the panic resumes in the caller of `TaskGroup::scope`";
+/// The runtime knows it: a dropped child `Task` with this panic is no unhandled panic.
+pub(crate) const PANIC_MOVED: &str = arbor_runtime::task::PANIC_MOVED_TO_GROUP;
 
 pin_project! {
     #[project = StageProj]

@@ -41,8 +41,11 @@ pub(crate) use worker::{Context, run as run_worker};
 use crate::blocking;
 use crate::driver::Driver;
 use crate::park::{Parker, Unparker};
-use crate::scheduler::Config;
+use crate::runtime::UnhandledPanic;
+use crate::runtime::metrics::WorkerMetrics;
+use crate::runtime::unhandled::Tripwire;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::{self, Config};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, OwnedTask, Schedule, Task, TaskMeta};
 use crossbeam_deque::Stealer;
@@ -88,7 +91,11 @@ pub(crate) struct Shared {
     /// Timers and IO; turned by one worker at a time (see `driver.rs`).
     pub(crate) driver: Arc<Driver>,
     /// The builder's settings for tasks. Immutable.
-    config: Config,
+    pub(crate) config: Config,
+    /// One per worker, indexed like `remotes`: its counters (`runtime/metrics.rs`).
+    pub(crate) metrics: Box<[WorkerMetrics]>,
+    /// Tripped by a detached task's panic under `UnhandledPanic::ShutdownRuntime`.
+    pub(crate) tripwire: Tripwire,
 }
 
 struct Remote {
@@ -123,6 +130,8 @@ pub(crate) fn create(
             shutdown: AtomicBool::new(false),
             driver,
             config,
+            metrics: (0..num_workers).map(|_| WorkerMetrics::default()).collect(),
+            tripwire: Tripwire::default(),
         },
         blocking,
     });
@@ -160,6 +169,23 @@ impl Handle {
     /// How many workers are parked (a snapshot).
     pub(crate) fn num_parked_workers(&self) -> usize {
         self.shared.idle.num_parked()
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.shared.remotes.len()
+    }
+
+    pub(crate) fn worker_metrics(&self) -> &[WorkerMetrics] {
+        &self.shared.metrics
+    }
+
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// The local queues' lengths, summed (snapshots, read through the stealers).
+    pub(crate) fn local_queue_depth(&self) -> usize {
+        self.shared.remotes.iter().map(|r| r.steal.len()).sum()
     }
 
     fn has_pending_work(&self) -> bool {
@@ -204,5 +230,13 @@ impl Schedule for Arc<Handle> {
 
     fn slow_poll_threshold(&self) -> Option<Duration> {
         self.shared.config.slow_poll_threshold
+    }
+
+    fn unhandled_panic(&self, id: task::TaskId, name: &str, message: &str) {
+        if self.shared.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.shared
+                .tripwire
+                .trip(scheduler::unhandled_panic_message(id, name, message));
+        }
     }
 }

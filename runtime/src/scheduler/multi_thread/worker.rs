@@ -48,6 +48,9 @@ pub(crate) struct Core {
     last_maintenance: Instant,
     /// Counted in `Idle`'s searching workers.
     is_searching: bool,
+    /// Task polls not yet added to this worker's `WorkerMetrics` (published at the
+    /// maintenance interval and before parking, so a poll costs no atomic write).
+    unpublished_polls: u64,
     /// Picks steal victims.
     rand: FastRand,
     /// Taken out while parked, so that tasks woken by the driver during the park can be
@@ -76,6 +79,7 @@ impl Core {
             last_global: Instant::now(),
             last_maintenance: Instant::now(),
             is_searching: false,
+            unpublished_polls: 0,
             rand: FastRand::new(index as u32),
             parker: Some(parker),
         }
@@ -155,6 +159,7 @@ impl Context {
         }
         // Drop the queued references; the tasks stay in the owned list for shutdown.
         let mut core = self.core.borrow_mut();
+        self.publish_polls(&mut core);
         drop(core.lifo_slot.take());
         while let Some(task) = core.local.pop() {
             drop(task);
@@ -165,6 +170,7 @@ impl Context {
         let mut core = self.core.borrow_mut();
         core.tick = core.tick.wrapping_add(1);
         if core.tick % MAINTENANCE_INTERVAL == 0 {
+            self.publish_polls(&mut core);
             // Timers and IO, while this worker is busy (tasks woken land on our queues).
             drop(core);
             self.shared().driver.maintain();
@@ -205,6 +211,14 @@ impl Context {
         self.shared().inject.pop_batch_into(&core.local)
     }
 
+    /// Adds the polls counted in the core to the worker's metrics.
+    fn publish_polls(&self, core: &mut Core) {
+        if core.unpublished_polls > 0 {
+            self.shared().metrics[self.index].add_polls(core.unpublished_polls);
+            core.unpublished_polls = 0;
+        }
+    }
+
     fn steal_work(&self) -> Option<Notified> {
         let mut core = self.core.borrow_mut();
         if !core.is_searching {
@@ -223,7 +237,10 @@ impl Context {
             }
             loop {
                 match remotes[victim].steal.steal_batch_and_pop(&core.local) {
-                    Steal::Success(task) => return Some(task),
+                    Steal::Success(task) => {
+                        self.shared().metrics[self.index].add_steal();
+                        return Some(task);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => std::hint::spin_loop(),
                 }
@@ -235,6 +252,7 @@ impl Context {
     fn run_task(&self, task: Notified) {
         {
             let mut core = self.core.borrow_mut();
+            core.unpublished_polls += 1;
             if core.is_searching {
                 core.is_searching = false;
                 if self.shared().idle.transition_worker_from_searching() {
@@ -246,7 +264,12 @@ impl Context {
         }
         task.run();
         for _ in 0..MAX_LIFO_POLLS_PER_TICK {
-            let next = self.core.borrow_mut().lifo_slot.take();
+            let next = {
+                let mut core = self.core.borrow_mut();
+                let next = core.lifo_slot.take();
+                core.unpublished_polls += u64::from(next.is_some());
+                next
+            };
             match next {
                 Some(task) => task.run(),
                 None => return,
@@ -261,6 +284,7 @@ impl Context {
     fn park(&self) {
         {
             let mut core = self.core.borrow_mut();
+            self.publish_polls(&mut core);
             if core.lifo_slot.is_some() || !core.local.is_empty() {
                 return;
             }

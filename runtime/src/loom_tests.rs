@@ -530,6 +530,7 @@ fn loom_spawn_into_a_group_races_its_cancel() {
         );
         assert_eq!(drops.load(SeqCst), 1);
         assert_eq!(group.leaf_count(), 0, "a completed child stayed listed");
+        assert_eq!(group.leaves_listed(), 0, "a completed child stayed unswept");
     });
 }
 
@@ -564,7 +565,7 @@ fn loom_spawn_into_a_group_races_its_drop() {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
             _ => panic!("the child did not complete as cancelled"),
         }
-        assert_eq!(group.leaf_count(), 0);
+        assert_eq!((group.leaf_count(), group.leaves_listed()), (0, 0));
     });
 }
 
@@ -588,6 +589,46 @@ fn loom_cancel_walk_races_a_child_completing() {
         queue.run_all();
         assert!(poll_once(&mut task).is_ready());
         assert_eq!(drops.load(SeqCst), 1);
-        assert_eq!(group.leaf_count(), 0);
+        assert_eq!((group.leaf_count(), group.leaves_listed()), (0, 0));
+    });
+}
+
+#[test]
+fn loom_leaves_racing_each_other_and_a_spawn_are_all_swept_and_freed() {
+    // Three threads: a bound of three keeps it to seconds (five took minutes).
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let group = CancelNode::new(None, false);
+        let queue = Queue::default();
+        let (a, _, a_drops) = spawn_leaf(&queue, &group);
+        let (b, _, b_drops) = spawn_leaf(&queue, &group);
+        queue.run_all();
+        // Two listed children end on two threads (each leaves without the node's lock, and
+        // whichever counts last sweeps), while this thread spawns and ends a third.
+        let enders: Vec<_> = [a.task_ref(), b.task_ref()]
+            .into_iter()
+            .map(|child| thread::spawn(move || child.cancel_in_place()))
+            .collect();
+        let (c, _, c_drops) = spawn_leaf(&queue, &group);
+        c.task_ref().cancel_in_place();
+        for ender in enders {
+            ender.join().unwrap();
+        }
+        queue.run_all();
+        for drops in [a_drops, b_drops, c_drops] {
+            assert_eq!(drops.load(SeqCst), 1);
+        }
+        assert_eq!(
+            (group.leaf_count(), group.leaves_listed()),
+            (0, 0),
+            "a finished child stayed listed"
+        );
+        drop((a, b, c));
+        assert_eq!(
+            std::sync::Arc::strong_count(&group),
+            1,
+            "a finished child was never freed"
+        );
     });
 }

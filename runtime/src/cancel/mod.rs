@@ -56,10 +56,11 @@
 //! - `flags`, `deadline`: any thread, atomically (`node.rs`).
 //! - `shields` and `parent`: written only under the node's own lock (`shield.rs`,
 //!   `CancelNode::attach`); read without it (one load).
-//! - The children list, the leaf list (and each listed task's `Trailer::leaf_slot`), the
-//!   waker: under the node's lock. The leaf list is written by spawning (`task::new_task`),
-//!   by completing tasks (`Harness::complete`), and read by the cancel walk and
-//!   [`CancelNode::close_leaves`]; `LEAVES_CLOSED` is set under the lock and read without it.
+//! - The children list, the leaf list, the waker: under the node's lock. The leaf list is
+//!   written by spawning (`task::new_task`) and by sweeps, read by the cancel walk and
+//!   [`CancelNode::close_leaves`]; a completing task leaves it without the lock, through
+//!   its own `Trailer::leaf_link` and the node's `live` count (`leaf.rs`, step 2).
+//!   `LEAVES_CLOSED` is set under the lock and read without it.
 //! - The thread's current node and lazy scope: only `current.rs` and the task harness.
 
 mod current;
@@ -78,7 +79,7 @@ mod loom_tests;
 pub(crate) use current::LazyScope;
 pub use current::{current_deadline, lazy_scope};
 pub use deadline::DeadlineTimer;
-pub(crate) use leaf::NO_LEAF;
+pub(crate) use leaf::LISTED;
 pub use node::CancelNode;
 pub use scope::{InScope, ScopePoll, ScopeState};
 pub use shield::ShieldRegion;

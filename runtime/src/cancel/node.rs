@@ -43,12 +43,13 @@
 //! from any thread, read by [`current_deadline`](super::current_deadline)); the timer that
 //! enforces it (`DeadlineTimer`, `deadline.rs`) calls [`CancelNode::expire`] when it passes.
 
-use super::leaf::Leaves;
+use super::leaf::{LeafCounts, Leaves};
 use crate::loom::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::task::GroupTag;
 use crate::time::Instant;
 use crate::time::instant::{NO_INSTANT, decode, encode};
+use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
@@ -88,7 +89,12 @@ pub struct CancelNode {
     /// drops. `Acquire` loads see the parent fully made.
     parent: AtomicPtr<CancelNode>,
     /// Child nodes and leaf tasks to propagate to, the waker of the task polling this scope.
-    inner: Mutex<Inner>,
+    /// On a cache line of its own: a group's spawner takes the lock for every child, while
+    /// the children read `flags` at every poll and count themselves in `leaf_counts`
+    /// on other workers; sharing a line with those made each spawn wait for it.
+    inner: CachePadded<Mutex<Inner>>,
+    /// The leaf counts, written by completing tasks (`leaf.rs`, step 2); on their own line.
+    pub(super) leaf_counts: CachePadded<LeafCounts>,
     /// Set for a task group's node (`new_detached_group`): what task dumps show. Immutable.
     group: Option<GroupTag>,
 }
@@ -124,12 +130,13 @@ impl CancelNode {
             shielded,
             shields: AtomicUsize::new(0),
             parent: AtomicPtr::new(std::ptr::null_mut()),
-            inner: Mutex::new(Inner {
+            inner: CachePadded::new(Mutex::new(Inner {
                 children: Vec::new(),
                 sweep_at: CHILDREN_SWEEP_MIN,
                 waker: None,
                 leaves: Leaves::default(),
-            }),
+            })),
+            leaf_counts: CachePadded::new(LeafCounts::default()),
             group,
         })
     }

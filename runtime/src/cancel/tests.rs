@@ -196,6 +196,54 @@ fn cancel_wakes_leaf_tasks_and_a_completed_task_leaves_the_list() {
     });
 }
 
+/// Tasks that complete leave the list without its lock and are swept later (`leaf.rs`):
+/// while one task stays live, the list holds a bounded number of finished ones, and once
+/// the last leaves, it holds none, and every task's memory is freed (each held the node:
+/// a task left unswept would keep it alive through a cycle).
+#[test]
+fn finished_leaves_are_swept_and_freed() {
+    let rt = crate::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let node = CancelNode::new(None, false);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let stays = spawn_leaf(&node, &polls);
+        let gate = Arc::new(crate::sync::Semaphore::new(0));
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let gate = gate.clone();
+                crate::task::Builder::new()
+                    .cancel_node(node.clone())
+                    .spawn(async move {
+                        gate.acquire().await.forget();
+                    })
+            })
+            .collect();
+        crate::yield_now().await;
+        assert_eq!(node.leaf_count(), 1001);
+        assert_eq!(node.leaves_listed(), 1001);
+        gate.add_permits(1000);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(node.leaf_count(), 1, "the finished tasks left");
+        let listed = node.leaves_listed();
+        assert!(
+            (1..=1 + 2 * 32).contains(&listed),
+            "{listed} tasks listed with one live: finished ones were not swept"
+        );
+        node.cancel();
+        stays.await.unwrap();
+        assert_eq!((node.leaf_count(), node.leaves_listed()), (0, 0));
+        assert_eq!(
+            Arc::strong_count(&node),
+            1,
+            "a finished task was not freed (it holds its node)"
+        );
+    });
+}
+
 #[test]
 fn closing_the_leaves_hands_over_the_tasks_and_later_spawns_cancel_themselves() {
     let rt = crate::runtime::Builder::new_current_thread()

@@ -30,7 +30,9 @@
 //!   handle after `COMPLETE` while `JOIN_INTEREST` is set). See `state.rs`.
 //! - `Trailer::waker`: as `JOIN_WAKER` says (see `state.rs`).
 //! - `Trailer::owned_slot`: only under the owned-list shard lock.
-//! - `Trailer::leaf_slot`: only under the lock of the node in `meta.cancel` (`cancel/leaf.rs`).
+//! - `Trailer::leaf_link`: by the task's completion once (`LEFT`, `Release`), otherwise under
+//!   the lock of the node in `meta.cancel` or by the sweep that unlisted it
+//!   (`cancel/leaf.rs`).
 //! - `Trailer::task_node`: set once, by the task itself while it runs (`OnceLock`).
 //! - The rest is immutable after creation.
 
@@ -143,10 +145,10 @@ pub(crate) struct Trailer {
     pub(crate) waker: UnsafeCell<Option<Waker>>,
     /// Index in the owned-list shard, or `NOT_LISTED`; read and written under its lock.
     pub(crate) owned_slot: AtomicUsize,
-    /// Index in the leaf list of the node in `meta.cancel`, or `NO_LEAF`; read and written
-    /// under that node's lock (`cancel/leaf.rs`). Also completes the cold tail to
-    /// [`COLD_TAIL`] bytes.
-    pub(crate) leaf_slot: AtomicUsize,
+    /// The task's mark in the leaf list of the node in `meta.cancel` (`cancel/leaf.rs`):
+    /// listed, left, or once swept the link of the sweep's chain. Also completes the cold
+    /// tail to [`COLD_TAIL`] bytes.
+    pub(crate) leaf_link: crate::loom::sync::atomic::AtomicUsize,
 }
 
 impl<T: Future, S: Schedule> Cell<T, S> {
@@ -158,7 +160,11 @@ impl<T: Future, S: Schedule> Cell<T, S> {
         );
         Box::new(Cell {
             header: Header {
-                state: State::new(),
+                state: if meta.cancel.is_some() {
+                    State::new_leaf()
+                } else {
+                    State::new()
+                },
                 vtable: super::raw::vtable::<T, S>(),
                 id,
             },
@@ -168,7 +174,7 @@ impl<T: Future, S: Schedule> Cell<T, S> {
             },
             trailer: Trailer {
                 owned_slot: AtomicUsize::new(super::list::NOT_LISTED),
-                leaf_slot: AtomicUsize::new(crate::cancel::NO_LEAF),
+                leaf_link: crate::loom::sync::atomic::AtomicUsize::new(crate::cancel::LISTED),
                 waker: UnsafeCell::new(None),
                 meta,
                 task_node: OnceLock::new(),

@@ -278,17 +278,15 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     }
 
     /// Leaves the leaf list of the task's cancel node, publishes the output, wakes the
-    /// handle, leaves the owned list and drops the references of the runner and the lists.
+    /// handle, leaves the owned list and drops the references of the runner and the owned
+    /// list (the leaf list's goes at a sweep, `cancel/leaf.rs`).
     fn complete(self) {
         // The future is gone. Leave the leaf list of the node the task was spawned under
         // (`cancel/leaf.rs`) before anyone can see the task complete: whoever awaited it
         // sees the list without it.
-        let leaf = self
-            .trailer()
-            .meta
-            .cancel
-            .as_ref()
-            .is_some_and(|node| node.remove_leaf(self.raw()));
+        if let Some(node) = &self.trailer().meta.cancel {
+            node.leave(self.raw());
+        }
         let snapshot = self.state().transition_to_complete();
         // Dropping an unread output must not unwind into a worker (`wake_join` contains a
         // panic of the handle's waker itself).
@@ -316,7 +314,7 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                 2
             }
             None => 1,
-        } + usize::from(leaf);
+        };
 
         if self.state().transition_to_terminal(released) {
             self.dealloc();

@@ -116,9 +116,9 @@ where
 {
     let raw = RawTask::new(future, scheduler, TaskId::next(), meta);
     if let Some(node) = &raw.trailer().meta.cancel {
-        // A leaf of the node it was spawned under from before it can run: the list's
-        // reference, released when the task completes (`Harness::complete`).
-        raw.ref_inc();
+        // A leaf of the node it was spawned under from before it can run: the list takes
+        // the fourth reference the task was born with (`State::new_leaf`), released by a
+        // sweep after the task completes (`cancel/leaf.rs`).
         node.add_leaf(raw);
     }
     // The three references of `INITIAL_STATE`.

@@ -52,6 +52,11 @@ impl RawTask {
         RawTask { ptr }
     }
 
+    /// The header's address (never 0), for intrusive links (`cancel/leaf.rs`).
+    pub(crate) fn header_addr(self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: whoever holds this `RawTask` holds a reference, so the header is alive.
         unsafe { self.ptr.as_ref() }

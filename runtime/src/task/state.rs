@@ -115,6 +115,14 @@ impl State {
         }
     }
 
+    /// A task spawned under a cancel node: `INITIAL_STATE` and the leaf list's reference
+    /// (`cancel/leaf.rs`), taken at birth rather than by an RMW later.
+    pub(crate) fn new_leaf() -> State {
+        State {
+            val: AtomicUsize::new(INITIAL_STATE + REF_ONE),
+        }
+    }
+
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.val.load(Acquire))
     }

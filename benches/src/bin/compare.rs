@@ -23,20 +23,51 @@
 //!   which runtime ran before it (the rotation above always puts the same one before).
 //! * **Medians.** A round is timed from inside `block_on`, around the whole workload
 //!   (or, for a workload that measures one phase, around that phase: `group_cancel` times
-//!   from the cancel to the last child dropped), with `std::time::Instant`. The reported figure is the median of the per-round times
-//!   divided by the workload's number of operations: `ns_per_op`.
+//!   from the cancel to the last child dropped), with `std::time::Instant`. The
+//!   reported figure is the median of the per-round times divided by the workload's
+//!   number of operations: `ns_per_op`.
 //! * **Same code.** A workload is written once, generic over [`Spawner`]; each runtime
 //!   supplies only spawn / spawn_blocking / yield, and its structured group for the group
 //!   workloads (arbor's `TaskGroup`, tokio's `JoinSet`, smol's tasks collected in a `Vec`).
-//!   Message passing uses the small portable
+//!   Message passing in the scheduling workloads uses the small portable
 //!   [`oneshot`] in this file for all three runtimes, so no runtime is flattered or
-//!   penalised by its own channel.
+//!   penalised by its own channel. The synchronisation workloads (`mpsc_*`,
+//!   `mutex_contention`, `semaphore_permits`, `queue_workers`) measure exactly that: each
+//!   runtime's own bounded channel, mutex, semaphore and (for arbor) `Queue`, behind
+//!   [`Spawner`] methods, doing the same steps on each.
+//! * **No less work.** A workload does the same work on every runtime; where a runtime
+//!   lacks a primitive, its version is built from that runtime's parts and does the same
+//!   steps (tokio's and smol's asyncio-style queue in `queue_workers`), or its column is
+//!   left blank (`ON_SMOL`).
+//!
+//! # Workloads
+//!
+//! Scheduling: `spawn_many_local`, `spawn_many_remote`, `yield_many`, `ping_pong`,
+//! `chained_spawn`, `group_fanout`, `group_cancel`, `latency`, and the scale curves
+//! `spawn_scale_{1k,100k,1m}` and `yield_scale_{1k,100k,1m}` (ns per task at 1k, 100k and
+//! 1M tasks). Synchronisation: `mpsc_pipeline`, `mpsc_fanin`, `mutex_contention`,
+//! `semaphore_permits`, `queue_workers`. Timers: `timer_fanout`, `timeout_ready`,
+//! `timeout_reschedule`, `timer_reschedule_many`. I/O: `tcp_echo`, `blocking`,
+//! `fs_read_small`, `process_spawn`, `http_hello` (feature `http`). Memory:
+//! `idle_task_memory`, below. Each workload's doc comment says what it does and what an
+//! op is.
+//!
+//! # Memory per idle task
+//!
+//! `idle_task_memory` is not timed: on a fresh runtime per measurement it spawns 100k
+//! tasks, each blocked in a one-hour sleep on the runtime's timer, and reports the bytes
+//! they hold per task, counted by this binary's global allocator (the system allocator
+//! plus a live-bytes counter that is only on during that measurement; the sizes asked
+//! for, without malloc's per-chunk overhead). It prints as its own table (bytes per task
+//! and ratios), or in `--json` mode as
+//! `{"bench": "idle_task_memory", "runtime": "arbor", "workers": 2, "bytes_per_task": 364.0}`.
 //!
 //! # Usage and output
 //!
 //! `cargo run --release -p arbor-benches --bin compare -- [--workers N] [--rounds N]
 //! [--quick] [--json] [--bench NAME[,NAME...]]...` prints a table (ratios below 1.0 mean
-//! arbor is faster) and, for `spawn_many_local`, arbor's spawn+complete cost; `--json`
+//! arbor is faster), `idle_task_memory`'s table, and, for `spawn_many_local`, arbor's
+//! spawn+complete cost; `--json`
 //! prints one object per line instead:
 //! `{"bench": "NAME", "runtime": "arbor", "workers": 2, "ns_per_op": 123.4}`.
 //!
@@ -44,12 +75,14 @@
 //! [`WORKLOADS`]. Something runtime-specific (a timer, a socket) becomes a [`Spawner`]
 //! method with one implementation per runtime.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, JoinHandle};
@@ -68,8 +101,9 @@ const WARMUP_ROUNDS: usize = 1;
 const RUNTIMES: [&str; 3] = ["arbor", "tokio", "smol"];
 
 /// The table's header; rows are formatted to the same widths in `main`.
-const HEADER: &str =
-    "bench                workers  arbor ns/op  tokio ns/op   smol ns/op  arbor/tokio  arbor/smol";
+const HEADER: &str = "bench                  workers  arbor ns/op  tokio ns/op   smol ns/op  arbor/tokio  arbor/smol";
+/// The header of `idle_task_memory`'s table: bytes allocated per idle task.
+const MEMORY_HEADER: &str = "memory                 workers  arbor B/task tokio B/task  smol B/task  arbor/tokio  arbor/smol";
 const USAGE: &str = "usage: compare [--workers N] [--rounds N] [--quick] [--json] \
                      [--bench NAME[,NAME...]]...";
 
@@ -144,6 +178,62 @@ trait Spawner: Clone + Send + Sync + 'static {
         child: impl Fn() -> C + Send,
         started: Arc<AtomicUsize>,
     ) -> impl Future<Output = Duration> + Send;
+
+    /// The runtime's own bounded mpsc channel (arbor's `sync::mpsc`, tokio's `sync::mpsc`,
+    /// smol's `channel`, i.e. async-channel): its sender and receiver.
+    type Tx<T: Send + 'static>: Clone + Send + Sync + 'static;
+    type Rx<T: Send + 'static>: Send + 'static;
+    /// A channel holding at most `capacity` values.
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Tx<T>, Self::Rx<T>);
+    /// Sends `value`, waiting while the channel is full (panics if the receiver is gone).
+    fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) -> impl Future<Output = ()> + Send;
+    /// The next value; `None` once every sender is gone and the channel is empty.
+    fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> + Send;
+
+    /// The runtime's async mutex (arbor's `sync::Mutex`, tokio's `sync::Mutex`, smol's
+    /// `lock::Mutex`, i.e. async-lock).
+    type Mutex<T: Send + 'static>: Send + Sync + 'static;
+    fn mutex<T: Send + 'static>(value: T) -> Self::Mutex<T>;
+    /// Locks `mutex`, runs `f` on the value, unlocks.
+    fn with_lock<T: Send + 'static, R: Send>(
+        mutex: &Self::Mutex<T>,
+        f: impl FnOnce(&mut T) -> R + Send,
+    ) -> impl Future<Output = R> + Send;
+
+    /// The runtime's async semaphore (arbor's `sync::Semaphore`, tokio's `sync::Semaphore`,
+    /// smol's `lock::Semaphore`).
+    type Semaphore: Send + Sync + 'static;
+    fn semaphore(permits: usize) -> Self::Semaphore;
+    /// Acquires one permit, runs `fut` holding it, releases it.
+    fn with_permit<F: Future<Output: Send> + Send>(
+        semaphore: &Self::Semaphore,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send;
+
+    /// asyncio's `Queue` as a worker pool uses it (`queue_workers`): the putting side
+    /// (`put`, `join`; dropping it shuts the queue down) and the getting side the workers
+    /// share (`get`, `task_done`). arbor: its `sync::Queue`; tokio and smol: built from
+    /// their bounded channel, an unfinished-items counter and a wake-up for `join` (see
+    /// their implementations).
+    type QueuePut: Send + Sync + 'static;
+    type QueueGet: Clone + Send + Sync + 'static;
+    fn work_queue(maxsize: usize) -> (Self::QueuePut, Self::QueueGet);
+    /// Puts `item`, waiting while the queue is full.
+    fn put(queue: &Self::QueuePut, item: u64) -> impl Future<Output = ()> + Send;
+    /// Waits until every item put has been marked done.
+    fn join(queue: &Self::QueuePut) -> impl Future<Output = ()> + Send;
+    /// Takes an item, waiting while the queue is empty; `None` once it is shut down and
+    /// empty.
+    fn get(queue: &Self::QueueGet) -> impl Future<Output = Option<u64>> + Send;
+    /// Marks one item taken by `get` as processed.
+    fn task_done(queue: &Self::QueueGet);
+
+    /// A timer (arbor's and tokio's `Sleep`, smol's `Timer`) `d` from now, and moving a
+    /// registered one's deadline to `d` from now (a clock read and a reset:
+    /// `Sleep::reset` on arbor and tokio, `Timer::set_after` on smol).
+    type Timer: Future + Send + 'static;
+    fn timer(d: Duration) -> Self::Timer;
+    fn reset_timer(timer: Pin<&mut Self::Timer>, d: Duration);
 }
 
 /// A closure for a blocking pool.
@@ -314,6 +404,74 @@ impl Spawner for ArborSpawner {
         assert!(res.expect_err("the group was cancelled").is_cancelled());
         cancelled_at.expect("the body ran").elapsed()
     }
+    type Tx<T: Send + 'static> = arbor::sync::mpsc::Sender<T>;
+    type Rx<T: Send + 'static> = arbor::sync::mpsc::Receiver<T>;
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        arbor::sync::mpsc::channel(capacity)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        assert!(tx.send(value).await.is_ok(), "the receiver is gone");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await
+    }
+    type Mutex<T: Send + 'static> = arbor::sync::Mutex<T>;
+    fn mutex<T: Send + 'static>(value: T) -> Self::Mutex<T> {
+        arbor::sync::Mutex::new(value)
+    }
+    async fn with_lock<T: Send + 'static, R: Send>(
+        mutex: &Self::Mutex<T>,
+        f: impl FnOnce(&mut T) -> R + Send,
+    ) -> R {
+        f(&mut *mutex.lock().await)
+    }
+    type Semaphore = arbor::sync::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        arbor::sync::Semaphore::new(permits)
+    }
+    async fn with_permit<F: Future<Output: Send> + Send>(
+        semaphore: &Self::Semaphore,
+        fut: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await;
+        fut.await
+    }
+    type QueuePut = ArborQueuePut;
+    type QueueGet = Arc<arbor::sync::Queue<u64>>;
+    fn work_queue(maxsize: usize) -> (Self::QueuePut, Self::QueueGet) {
+        let queue = Arc::new(arbor::sync::Queue::new(maxsize));
+        (ArborQueuePut(queue.clone()), queue)
+    }
+    async fn put(queue: &Self::QueuePut, item: u64) {
+        queue.0.put(item).await.expect("the queue is not shut down");
+    }
+    async fn join(queue: &Self::QueuePut) {
+        queue.0.join().await;
+    }
+    async fn get(queue: &Self::QueueGet) -> Option<u64> {
+        queue.get().await.ok()
+    }
+    fn task_done(queue: &Self::QueueGet) {
+        queue.task_done();
+    }
+    type Timer = arbor::time::Sleep;
+    fn timer(d: Duration) -> Self::Timer {
+        arbor::sleep(d)
+    }
+    fn reset_timer(timer: Pin<&mut Self::Timer>, d: Duration) {
+        timer.get_mut().reset(arbor::time::Instant::now() + d);
+    }
+}
+
+/// The putting side of `queue_workers`' arbor `Queue`: dropping it shuts the queue down
+/// (so the workers' `get` fails once it is empty, as asyncio's `Queue.shutdown()`).
+#[derive(Debug)]
+struct ArborQueuePut(Arc<arbor::sync::Queue<u64>>);
+
+impl Drop for ArborQueuePut {
+    fn drop(&mut self) {
+        self.0.shutdown(false);
+    }
 }
 
 // ====== tokio (multi-thread runtime) ====================================================
@@ -459,6 +617,106 @@ impl Spawner for TokioSpawner {
         }
         cancelled_at.elapsed()
     }
+    type Tx<T: Send + 'static> = tokio::sync::mpsc::Sender<T>;
+    type Rx<T: Send + 'static> = tokio::sync::mpsc::Receiver<T>;
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        tokio::sync::mpsc::channel(capacity)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        assert!(tx.send(value).await.is_ok(), "the receiver is gone");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await
+    }
+    type Mutex<T: Send + 'static> = tokio::sync::Mutex<T>;
+    fn mutex<T: Send + 'static>(value: T) -> Self::Mutex<T> {
+        tokio::sync::Mutex::new(value)
+    }
+    async fn with_lock<T: Send + 'static, R: Send>(
+        mutex: &Self::Mutex<T>,
+        f: impl FnOnce(&mut T) -> R + Send,
+    ) -> R {
+        f(&mut *mutex.lock().await)
+    }
+    type Semaphore = tokio::sync::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        tokio::sync::Semaphore::new(permits)
+    }
+    async fn with_permit<F: Future<Output: Send> + Send>(
+        semaphore: &Self::Semaphore,
+        fut: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await.expect("the semaphore is open");
+        fut.await
+    }
+    type QueuePut = TokioQueuePut;
+    type QueueGet = Arc<TokioQueueGet>;
+    fn work_queue(maxsize: usize) -> (Self::QueuePut, Self::QueueGet) {
+        let (tx, rx) = tokio::sync::mpsc::channel(maxsize);
+        let unfinished = Arc::new(Unfinished::default());
+        let get = TokioQueueGet {
+            rx: tokio::sync::Mutex::new(rx),
+            unfinished: unfinished.clone(),
+        };
+        (TokioQueuePut { tx, unfinished }, Arc::new(get))
+    }
+    async fn put(queue: &Self::QueuePut, item: u64) {
+        // Counted before it can be taken, as asyncio counts at `put`.
+        queue.unfinished.count.fetch_add(1, Relaxed);
+        assert!(queue.tx.send(item).await.is_ok(), "the workers are gone");
+    }
+    async fn join(queue: &Self::QueuePut) {
+        let all_done = &queue.unfinished.all_done;
+        loop {
+            let mut notified = std::pin::pin!(all_done.notified());
+            notified.as_mut().enable(); // registered before the check: no lost wake-up
+            if queue.unfinished.count.load(Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+    async fn get(queue: &Self::QueueGet) -> Option<u64> {
+        // tokio's mpsc has one receiver: the workers take turns at it through a mutex.
+        queue.rx.lock().await.recv().await
+    }
+    fn task_done(queue: &Self::QueueGet) {
+        if queue.unfinished.count.fetch_sub(1, AcqRel) == 1 {
+            queue.unfinished.all_done.notify_waiters();
+        }
+    }
+    type Timer = tokio::time::Sleep;
+    fn timer(d: Duration) -> Self::Timer {
+        tokio::time::sleep(d)
+    }
+    fn reset_timer(timer: Pin<&mut Self::Timer>, d: Duration) {
+        timer.reset(tokio::time::Instant::now() + d);
+    }
+}
+
+/// asyncio's `Queue` for `queue_workers`, built from tokio's parts: a bounded mpsc channel
+/// (the items; dropping its sender is the shutdown), its receiver behind a tokio `Mutex`
+/// (several workers share it), and asyncio's unfinished-items count with a `Notify` that
+/// `task_done` rings when the count reaches zero (`join` waits for it). The same steps as
+/// arbor's `Queue`: a put, a get and a `task_done` per item, a `join` at the end.
+#[derive(Debug)]
+struct TokioQueuePut {
+    tx: tokio::sync::mpsc::Sender<u64>,
+    unfinished: Arc<Unfinished<tokio::sync::Notify>>,
+}
+
+/// The getting side of [`TokioQueuePut`]'s queue.
+#[derive(Debug)]
+struct TokioQueueGet {
+    rx: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<u64>>,
+    unfinished: Arc<Unfinished<tokio::sync::Notify>>,
+}
+
+/// asyncio's count of items put and not yet marked done, and how `join` is woken.
+#[derive(Debug, Default)]
+struct Unfinished<W> {
+    count: AtomicUsize,
+    all_done: W,
 }
 
 // ====== smol (one async-executor driven by N threads) ===================================
@@ -616,7 +874,99 @@ impl Spawner for SmolSpawner {
         }
         cancelled_at.elapsed()
     }
+    type Tx<T: Send + 'static> = smol::channel::Sender<T>;
+    type Rx<T: Send + 'static> = smol::channel::Receiver<T>;
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        smol::channel::bounded(capacity)
+    }
+    async fn send<T: Send + 'static>(tx: &Self::Tx<T>, value: T) {
+        assert!(tx.send(value).await.is_ok(), "the receiver is gone");
+    }
+    async fn recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+    type Mutex<T: Send + 'static> = smol::lock::Mutex<T>;
+    fn mutex<T: Send + 'static>(value: T) -> Self::Mutex<T> {
+        smol::lock::Mutex::new(value)
+    }
+    async fn with_lock<T: Send + 'static, R: Send>(
+        mutex: &Self::Mutex<T>,
+        f: impl FnOnce(&mut T) -> R + Send,
+    ) -> R {
+        f(&mut *mutex.lock().await)
+    }
+    type Semaphore = smol::lock::Semaphore;
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        smol::lock::Semaphore::new(permits)
+    }
+    async fn with_permit<F: Future<Output: Send> + Send>(
+        semaphore: &Self::Semaphore,
+        fut: F,
+    ) -> F::Output {
+        let _permit = semaphore.acquire().await;
+        fut.await
+    }
+    type QueuePut = SmolQueuePut;
+    type QueueGet = SmolQueueGet;
+    fn work_queue(maxsize: usize) -> (Self::QueuePut, Self::QueueGet) {
+        let (tx, rx) = smol::channel::bounded(maxsize);
+        let unfinished = Arc::new(Unfinished {
+            count: AtomicUsize::new(0),
+            all_done: smol::channel::bounded(1),
+        });
+        let get = SmolQueueGet {
+            rx,
+            unfinished: unfinished.clone(),
+        };
+        (SmolQueuePut { tx, unfinished }, get)
+    }
+    async fn put(queue: &Self::QueuePut, item: u64) {
+        // Counted before it can be taken, as asyncio counts at `put`.
+        queue.unfinished.count.fetch_add(1, Relaxed);
+        assert!(queue.tx.send(item).await.is_ok(), "the workers are gone");
+    }
+    async fn join(queue: &Self::QueuePut) {
+        // A token left by an earlier return to zero only makes this look again.
+        while queue.unfinished.count.load(Acquire) != 0 {
+            let _ = queue.unfinished.all_done.1.recv().await;
+        }
+    }
+    async fn get(queue: &Self::QueueGet) -> Option<u64> {
+        queue.rx.recv().await.ok() // async-channel is multi-consumer
+    }
+    fn task_done(queue: &Self::QueueGet) {
+        if queue.unfinished.count.fetch_sub(1, AcqRel) == 1 {
+            let _ = queue.unfinished.all_done.0.try_send(()); // full: a token is waiting
+        }
+    }
+    type Timer = smol::Timer;
+    fn timer(d: Duration) -> Self::Timer {
+        smol::Timer::after(d)
+    }
+    fn reset_timer(timer: Pin<&mut Self::Timer>, d: Duration) {
+        timer.get_mut().set_after(d);
+    }
 }
+
+/// asyncio's `Queue` for `queue_workers`, built from smol's parts: a bounded async-channel
+/// (the items; multi-consumer, so the workers share its receiver; dropping the sender is
+/// the shutdown), the unfinished-items count, and a one-slot channel on which `task_done`
+/// leaves a token when the count reaches zero (`join` waits for one and looks again).
+#[derive(Debug)]
+struct SmolQueuePut {
+    tx: smol::channel::Sender<u64>,
+    unfinished: Arc<Unfinished<SmolAllDone>>,
+}
+
+/// The getting side of [`SmolQueuePut`]'s queue.
+#[derive(Clone, Debug)]
+struct SmolQueueGet {
+    rx: smol::channel::Receiver<u64>,
+    unfinished: Arc<Unfinished<SmolAllDone>>,
+}
+
+/// The one-slot channel `task_done` leaves its "all done" token on.
+type SmolAllDone = (smol::channel::Sender<()>, smol::channel::Receiver<()>);
 
 /// Counts its drop (smol's tasks give no other way to learn their future was dropped).
 struct CountDrop(Arc<AtomicUsize>);
@@ -1339,6 +1689,277 @@ impl Workload for GroupCancel {
     }
 }
 
+/// `mpsc_pipeline`: messages pushed through the pipeline per round.
+const PIPELINE_MESSAGES: usize = 100_000;
+/// `mpsc_pipeline`: stages (a source, relays, a sink), one channel between each two.
+const PIPELINE_STAGES: usize = 8;
+/// Capacity of every bounded channel in `mpsc_pipeline` and `mpsc_fanin`.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// 100k messages through 8 stages (a source task, 6 relay tasks that each add one, and the
+/// sink: the round itself, on the `block_on` thread) connected by 7 bounded channels of 64,
+/// each runtime's own (`arbor::sync::mpsc`, `tokio::sync::mpsc`, smol's async-channel).
+/// An op is one message through the whole pipeline (7 sends and 7 receives). Issue 16
+/// asks for 1M messages; 100k keeps a round (about 0.1 s on a 2-core VM; 1M took about
+/// 1 s) short enough for CI's `--quick` smoke run (24 rounds per workload), and the cost
+/// per message does not depend on the count.
+struct MpscPipeline;
+impl Workload for MpscPipeline {
+    const NAME: &'static str = "mpsc_pipeline";
+    const OPS: usize = PIPELINE_MESSAGES;
+    async fn run<S: Spawner>(sp: S) {
+        let (source_tx, mut rx) = S::bounded::<u64>(CHANNEL_CAPACITY);
+        let source = sp.spawn(async move {
+            for i in 0..PIPELINE_MESSAGES as u64 {
+                S::send(&source_tx, i).await;
+            }
+        });
+        let mut relays = Vec::with_capacity(PIPELINE_STAGES - 2);
+        for _ in 0..PIPELINE_STAGES - 2 {
+            let (tx, next_rx) = S::bounded::<u64>(CHANNEL_CAPACITY);
+            let mut from = std::mem::replace(&mut rx, next_rx);
+            relays.push(sp.spawn(async move {
+                while let Some(v) = S::recv(&mut from).await {
+                    S::send(&tx, v + 1).await;
+                }
+            }));
+        }
+        let mut sum = 0u64;
+        while let Some(v) = S::recv(&mut rx).await {
+            sum += v;
+        }
+        source.await;
+        join_all(relays).await;
+        let n = PIPELINE_MESSAGES as u64;
+        let relays = (PIPELINE_STAGES - 2) as u64;
+        assert_eq!(
+            sum,
+            n * (n - 1) / 2 + n * relays,
+            "messages lost or changed"
+        );
+    }
+}
+
+/// `mpsc_fanin`: producers, and messages each sends.
+const FANIN_PRODUCERS: usize = 64;
+const FANIN_PER_PRODUCER: usize = 4_000;
+
+/// 64 producer tasks each sending 4,000 messages into one bounded channel of 64 (each
+/// runtime's own, as in `mpsc_pipeline`), received by one consumer (the round, on the
+/// `block_on` thread). An op is one message.
+struct MpscFanin;
+impl Workload for MpscFanin {
+    const NAME: &'static str = "mpsc_fanin";
+    const OPS: usize = FANIN_PRODUCERS * FANIN_PER_PRODUCER;
+    async fn run<S: Spawner>(sp: S) {
+        let (tx, mut rx) = S::bounded::<u64>(CHANNEL_CAPACITY);
+        let producers: Vec<_> = (0..FANIN_PRODUCERS)
+            .map(|_| {
+                let tx = tx.clone();
+                sp.spawn(async move {
+                    for i in 0..FANIN_PER_PRODUCER as u64 {
+                        S::send(&tx, i).await;
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let (mut count, mut sum) = (0, 0u64);
+        while let Some(v) = S::recv(&mut rx).await {
+            (count, sum) = (count + 1, sum + v);
+        }
+        join_all(producers).await;
+        let per = FANIN_PER_PRODUCER as u64;
+        assert_eq!(count, Self::OPS, "messages lost");
+        assert_eq!(sum, FANIN_PRODUCERS as u64 * per * (per - 1) / 2);
+    }
+}
+
+/// `mutex_contention`: tasks, and increments each makes.
+const MUTEX_TASKS: usize = 64;
+const MUTEX_INCREMENTS: usize = 2_000;
+
+/// 64 tasks, spawned from the `block_on` thread, each locking the runtime's async mutex
+/// (`arbor::sync::Mutex`, `tokio::sync::Mutex`, smol's async-lock `Mutex`) 2,000 times to
+/// increment a shared counter (lock, increment, unlock; nothing awaited under the lock).
+/// An op is one lock/unlock.
+struct MutexContention;
+impl Workload for MutexContention {
+    const NAME: &'static str = "mutex_contention";
+    const OPS: usize = MUTEX_TASKS * MUTEX_INCREMENTS;
+    async fn run<S: Spawner>(sp: S) {
+        let counter = Arc::new(S::mutex(0usize));
+        let incrementer = |counter: Arc<S::Mutex<usize>>| async move {
+            for _ in 0..MUTEX_INCREMENTS {
+                S::with_lock(&counter, |n| *n += 1).await;
+            }
+        };
+        join_all((0..MUTEX_TASKS).map(|_| sp.spawn(incrementer(counter.clone())))).await;
+        assert_eq!(S::with_lock(&counter, |n| *n).await, Self::OPS);
+    }
+}
+
+/// `semaphore_permits`: tasks, permits, and acquisitions per task.
+const SEMAPHORE_TASKS: usize = 256;
+const SEMAPHORE_PERMITS: usize = 16;
+const SEMAPHORE_ACQUIRES: usize = 200;
+
+/// 256 tasks, spawned from the `block_on` thread, sharing a semaphore of 16 permits (each
+/// runtime's own: arbor's, tokio's, smol's async-lock `Semaphore`); each acquires a permit
+/// 200 times and yields once while holding it (so at most 16 hold one and the other 240
+/// wait, as when a semaphore bounds concurrent requests). An op is one acquire, yield and
+/// release.
+struct SemaphorePermits;
+impl Workload for SemaphorePermits {
+    const NAME: &'static str = "semaphore_permits";
+    const OPS: usize = SEMAPHORE_TASKS * SEMAPHORE_ACQUIRES;
+    async fn run<S: Spawner>(sp: S) {
+        let semaphore = Arc::new(S::semaphore(SEMAPHORE_PERMITS));
+        let holding = Arc::new(AtomicUsize::new(0));
+        let user = |me: S, semaphore: Arc<S::Semaphore>, holding: Arc<AtomicUsize>| async move {
+            for _ in 0..SEMAPHORE_ACQUIRES {
+                S::with_permit(&semaphore, async {
+                    let now = holding.fetch_add(1, Relaxed) + 1;
+                    assert!(now <= SEMAPHORE_PERMITS, "more holders than permits");
+                    me.yield_now().await;
+                    holding.fetch_sub(1, Relaxed);
+                })
+                .await;
+            }
+        };
+        let spawn = |_| sp.spawn(user(sp.clone(), semaphore.clone(), holding.clone()));
+        join_all((0..SEMAPHORE_TASKS).map(spawn)).await;
+    }
+}
+
+/// `queue_workers`: items, workers, and the queue's bound.
+const QUEUE_ITEMS: usize = 100_000;
+const QUEUE_WORKERS: usize = 8;
+const QUEUE_MAXSIZE: usize = 64;
+
+/// asyncio's worker-pool pattern: 8 worker tasks loop `get`, process the item (add it to
+/// their sum), `task_done`; the round (on the `block_on` thread) `put`s 100k items into a
+/// queue bounded at 64, `join`s the queue, shuts it down (the workers' `get` then fails and
+/// they return their sums). arbor: `sync::Queue`; tokio and smol: the same steps built from
+/// their own channel, counter and wake-up (see [`TokioQueuePut`], [`SmolQueuePut`]). An op
+/// is one item (put, get, task_done).
+struct QueueWorkers;
+impl Workload for QueueWorkers {
+    const NAME: &'static str = "queue_workers";
+    const OPS: usize = QUEUE_ITEMS;
+    async fn run<S: Spawner>(sp: S) {
+        let (put, get) = S::work_queue(QUEUE_MAXSIZE);
+        let worker = |queue: S::QueueGet| async move {
+            let mut sum = 0u64;
+            while let Some(item) = S::get(&queue).await {
+                sum += std::hint::black_box(item);
+                S::task_done(&queue);
+            }
+            sum
+        };
+        let workers: Vec<_> = (0..QUEUE_WORKERS)
+            .map(|_| sp.spawn(worker(get.clone())))
+            .collect();
+        drop(get);
+        for i in 0..QUEUE_ITEMS as u64 {
+            S::put(&put, i).await;
+        }
+        S::join(&put).await;
+        drop(put); // the shutdown
+        let mut sum = 0;
+        for w in workers {
+            sum += w.await;
+        }
+        let n = QUEUE_ITEMS as u64;
+        assert_eq!(sum, n * (n - 1) / 2, "items lost");
+    }
+}
+
+/// `timer_reschedule_many`: connections, messages each, and the idle timeout.
+const KEEPALIVE_CONNECTIONS: usize = 10_000;
+const KEEPALIVE_MESSAGES: usize = 20;
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+
+/// The keep-alive pattern: 10k tasks (connections), spawned from a worker, each with an
+/// idle timer 60 s away on the runtime's timer; 20 times each waits for a "message" (a
+/// `yield_now`), then moves its idle deadline to 60 s from now (a clock read and
+/// `Sleep::reset` on arbor and tokio, `Timer::set_after` on smol) and polls the timer, as
+/// a `select!` over the connection and the timer would. An op is one message.
+struct TimerRescheduleMany;
+impl Workload for TimerRescheduleMany {
+    const NAME: &'static str = "timer_reschedule_many";
+    const OPS: usize = KEEPALIVE_CONNECTIONS * KEEPALIVE_MESSAGES;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let connection = |me: S| async move {
+                let mut idle = std::pin::pin!(S::timer(KEEPALIVE_IDLE));
+                poll_once(idle.as_mut()).await; // registers the timer
+                for _ in 0..KEEPALIVE_MESSAGES {
+                    me.yield_now().await;
+                    S::reset_timer(idle.as_mut(), KEEPALIVE_IDLE);
+                    poll_once(idle.as_mut()).await;
+                }
+            };
+            let spawn = |_| inner.spawn(connection(inner.clone()));
+            join_all((0..KEEPALIVE_CONNECTIONS).map(spawn)).await;
+        })
+    }
+}
+
+/// Scale curves: `spawn_scale_*` and `yield_scale_*` at these task counts (`N`).
+const SCALE_1K: usize = 1_000;
+const SCALE_100K: usize = 100_000;
+const SCALE_1M: usize = 1_000_000;
+/// Yields per task in `yield_scale_*` (the same at every scale).
+const SCALE_YIELDS: usize = 4;
+
+/// The name of a scale workload at `n` tasks.
+const fn scale_name(spawn: bool, n: usize) -> &'static str {
+    match (spawn, n) {
+        (true, SCALE_1K) => "spawn_scale_1k",
+        (true, SCALE_100K) => "spawn_scale_100k",
+        (true, SCALE_1M) => "spawn_scale_1m",
+        (false, SCALE_1K) => "yield_scale_1k",
+        (false, SCALE_100K) => "yield_scale_100k",
+        (false, SCALE_1M) => "yield_scale_1m",
+        _ => panic!("no scale workload at this size"),
+    }
+}
+
+/// `N` empty tasks spawned from a task running on a worker, then awaited (as
+/// `spawn_many_local`, at 1k, 100k and 1M tasks: the ns/task curve). An op is one task.
+struct SpawnScale<const N: usize>;
+impl<const N: usize> Workload for SpawnScale<N> {
+    const NAME: &'static str = scale_name(true, N);
+    const OPS: usize = N;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            join_all((0..N).map(|_| inner.spawn(async {}))).await;
+        })
+    }
+}
+
+/// `N` tasks spawned from a task running on a worker, each yielding 4 times, then awaited
+/// (at 1k, 100k and 1M tasks all runnable at once). An op is one task (a spawn, 5 polls).
+struct YieldScale<const N: usize>;
+impl<const N: usize> Workload for YieldScale<N> {
+    const NAME: &'static str = scale_name(false, N);
+    const OPS: usize = N;
+    fn run<S: Spawner>(sp: S) -> impl Future<Output = ()> {
+        let inner = sp.clone();
+        sp.spawn(async move {
+            let yielder = |me: S| async move {
+                for _ in 0..SCALE_YIELDS {
+                    me.yield_now().await;
+                }
+            };
+            join_all((0..N).map(|_| inner.spawn(yielder(inner.clone())))).await;
+        })
+    }
+}
+
 /// A workload as the driver sees it: its name, and how to measure it on all runtimes
 /// (ns/op for arbor, tokio and smol, in the order of [`RUNTIMES`]).
 type Entry = (&'static str, fn(&Config) -> [f64; 3]);
@@ -1364,9 +1985,158 @@ const WORKLOADS: &[Entry] = &[
     entry::<GroupFanout>(),
     entry::<GroupCancel>(),
     entry::<Latency>(),
+    entry::<MpscPipeline>(),
+    entry::<MpscFanin>(),
+    entry::<MutexContention>(),
+    entry::<SemaphorePermits>(),
+    entry::<QueueWorkers>(),
+    entry::<TimerRescheduleMany>(),
+    entry::<SpawnScale<SCALE_1K>>(),
+    entry::<SpawnScale<SCALE_100K>>(),
+    entry::<SpawnScale<SCALE_1M>>(),
+    entry::<YieldScale<SCALE_1K>>(),
+    entry::<YieldScale<SCALE_100K>>(),
+    entry::<YieldScale<SCALE_1M>>(),
     #[cfg(feature = "http")]
     entry::<HttpHello>(),
 ];
+
+// ====== Memory per idle task ============================================================
+
+/// `idle_task_memory`: idle tasks per measurement, spawned in batches of
+/// [`IDLE_BATCH`] (so no run queue ever holds more than a batch), and how long each sleeps.
+const IDLE_TASKS: usize = 100_000;
+const IDLE_BATCH: usize = 1_000;
+const IDLE_SLEEP: Duration = Duration::from_secs(3600);
+/// The name `--bench` and `--json` know the idle-task measurement by.
+const IDLE_MEMORY: &str = "idle_task_memory";
+
+/// The global allocator: the system's, which also counts the bytes allocated minus the
+/// bytes freed in [`LIVE_BYTES`] while [`COUNTING`] is on (only during `idle_task_memory`;
+/// otherwise the cost is one relaxed load of a flag nobody writes, per call). It counts the
+/// sizes asked for, not malloc's own per-chunk overhead.
+#[derive(Debug)]
+struct CountingAlloc;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+/// Adds `delta` to [`LIVE_BYTES`] if counting is on.
+#[inline]
+fn count_bytes(delta: isize) {
+    if COUNTING.load(Relaxed) {
+        LIVE_BYTES.fetch_add(delta, Relaxed);
+    }
+}
+
+// SAFETY: every method passes its arguments on to `System` unchanged and returns what
+// `System` returned, so `System`'s compliance with `GlobalAlloc`'s contract carries over;
+// the counting only touches two atomics and never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract (a non-zero-sized layout).
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            count_bytes(layout.size() as isize);
+        }
+        ptr
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            count_bytes(layout.size() as isize);
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller guarantees `ptr` came from this allocator (so from `System`)
+        // with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        count_bytes(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `realloc`'s contract, with `ptr` from `System`.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            count_bytes(new_size as isize - layout.size() as isize);
+        }
+        new
+    }
+}
+
+/// An idle task: sleeps for an hour on the runtime's timer, counting itself in `started`
+/// once its timer is registered (its first poll returned `Pending`).
+async fn idle_task<S: Spawner>(started: Arc<AtomicUsize>) {
+    let mut sleep = std::pin::pin!(S::sleep(IDLE_SLEEP));
+    let mut counted = false;
+    std::future::poll_fn(|cx| {
+        let poll = sleep.as_mut().poll(cx);
+        if !counted {
+            counted = true;
+            started.fetch_add(1, Relaxed);
+        }
+        poll
+    })
+    .await;
+}
+
+/// Bytes per idle task on a fresh runtime `R`: a first batch of idle tasks (spawned from a
+/// worker, detached) sizes the runtime's structures (queues, timer wheel); then, counting,
+/// [`IDLE_TASKS`] more in batches, each batch waited for until all its tasks are blocked in
+/// their sleeps. The runtime, and its tasks with it, is dropped after, uncounted.
+fn idle_bytes_per_task<R: Rt>(workers: usize) -> f64 {
+    let rt = R::build(workers);
+    let sp = rt.spawner();
+    let inner = sp.clone();
+    let idle = async move {
+        let sp = inner;
+        let started = Arc::new(AtomicUsize::new(0));
+        let mut spawned = 0;
+        for batch in 0..=IDLE_TASKS / IDLE_BATCH {
+            if batch == 1 {
+                LIVE_BYTES.store(0, Relaxed);
+                COUNTING.store(true, Relaxed);
+            }
+            for _ in 0..IDLE_BATCH {
+                sp.spawn_detached(idle_task::<R::Spawner>(started.clone()));
+            }
+            spawned += IDLE_BATCH;
+            wait_until_started(&started, spawned, || sp.yield_now()).await;
+        }
+        COUNTING.store(false, Relaxed);
+        LIVE_BYTES.load(Relaxed)
+    };
+    let live = rt.block_on(async move { sp.spawn(idle).await });
+    drop(rt);
+    live as f64 / IDLE_TASKS as f64
+}
+
+/// `idle_task_memory` on each runtime: `rounds` measurements in rotating order, medians.
+fn measure_idle_memory(cfg: &Config) -> [f64; 3] {
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for round in 0..cfg.rounds {
+        for slot in 0..RUNTIMES.len() {
+            let which = (round + slot) % RUNTIMES.len();
+            samples[which].push(match which {
+                0 => idle_bytes_per_task::<ArborRt>(cfg.workers),
+                1 => idle_bytes_per_task::<TokioRt>(cfg.workers),
+                _ => idle_bytes_per_task::<SmolRt>(cfg.workers),
+            });
+        }
+    }
+    samples.map(|mut s| {
+        s.sort_unstable_by(f64::total_cmp);
+        let mid = s.len() / 2;
+        match s.len() % 2 {
+            1 => s[mid],
+            _ => (s[mid - 1] + s[mid]) / 2.0,
+        }
+    })
+}
 
 // ====== Measurement =====================================================================
 
@@ -1457,8 +2227,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--json" => cfg.json = true,
             "--bench" => {
                 for name in value()?.split(',').filter(|n| !n.is_empty()) {
-                    if !WORKLOADS.iter().any(|w| w.0 == name) {
-                        let known = WORKLOADS.iter().map(|w| w.0).collect::<Vec<_>>().join(", ");
+                    if name != IDLE_MEMORY && !WORKLOADS.iter().any(|w| w.0 == name) {
+                        let mut known: Vec<_> = WORKLOADS.iter().map(|w| w.0).collect();
+                        known.push(IDLE_MEMORY);
+                        let known = known.join(", ");
                         return Err(format!("unknown bench `{name}`; known: {known}"));
                     }
                     cfg.benches.push(name.to_owned());
@@ -1480,11 +2252,11 @@ fn main() {
         eprintln!("compare: {message}\n{USAGE}");
         process::exit(2);
     });
-    if !cfg.json {
-        println!("{HEADER}");
-    }
     let mut spawn_complete_ns = None;
     let wanted = |name: &str| cfg.benches.is_empty() || cfg.benches.iter().any(|b| b == name);
+    if !cfg.json && WORKLOADS.iter().any(|w| wanted(w.0)) {
+        println!("{HEADER}");
+    }
     for &(name, measure) in WORKLOADS.iter().filter(|w| wanted(w.0)) {
         let ns = measure(&cfg);
         if name == SpawnManyLocal::NAME {
@@ -1502,7 +2274,25 @@ fn main() {
             let ([a, t, s], n) = (ns, cfg.workers);
             let (vs_tokio, vs_smol) = (a / t, a / s);
             println!(
-                "{name:<20} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
+                "{name:<22} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
+            );
+        }
+    }
+    if wanted(IDLE_MEMORY) {
+        let bytes = measure_idle_memory(&cfg);
+        if cfg.json {
+            for (runtime, bytes_per_task) in RUNTIMES.iter().zip(bytes) {
+                println!(
+                    "{{\"bench\": \"{IDLE_MEMORY}\", \"runtime\": \"{runtime}\", \"workers\": {}, \"bytes_per_task\": {bytes_per_task:.1}}}",
+                    cfg.workers
+                );
+            }
+        } else {
+            let ([a, t, s], n) = (bytes, cfg.workers);
+            let (vs_tokio, vs_smol) = (a / t, a / s);
+            println!("\n{MEMORY_HEADER}");
+            println!(
+                "{IDLE_MEMORY:<22} {n:>7} {a:>12.1} {t:>12.1} {s:>12.1} {vs_tokio:>12.2} {vs_smol:>11.2}"
             );
         }
     }

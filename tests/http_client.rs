@@ -4,6 +4,9 @@
 
 #![cfg(all(unix, feature = "http"))]
 
+#[path = "support/http.rs"]
+mod support;
+
 use arbor::http::hyper::body::{Bytes, Incoming};
 use arbor::http::hyper::server::conn::{http1, http2};
 use arbor::http::hyper::service::service_fn;
@@ -18,17 +21,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// The runtimes each test runs on.
-fn flavours() -> Vec<arbor::runtime::Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 /// What the test server counts.
 #[derive(Default)]
@@ -176,7 +168,7 @@ fn keep_alive_reuses_one_connection_for_sequential_requests() {
 
 #[test]
 fn http2_multiplexes_concurrent_requests_on_one_connection() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, counts) = server(true).await;
             let client = Client::builder().http2_prior_knowledge().build().unwrap();
@@ -210,7 +202,7 @@ fn http2_multiplexes_concurrent_requests_on_one_connection() {
 
 #[test]
 fn a_refused_connect_is_a_connect_error_with_the_io_cause() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -276,7 +268,7 @@ fn a_connect_that_hangs_times_out_on_virtual_time() {
 
 #[test]
 fn a_dropped_request_closes_its_connection_and_the_pool_still_serves() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, counts) = server(false).await;
             let client = Client::new();
@@ -307,7 +299,7 @@ fn a_dropped_request_closes_its_connection_and_the_pool_still_serves() {
 
 #[test]
 fn a_cancelled_request_inside_a_scope_releases_its_connection() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, counts) = server(false).await;
             let client = Client::new();
@@ -338,7 +330,7 @@ fn a_cancelled_request_inside_a_scope_releases_its_connection() {
 
 #[test]
 fn a_half_read_response_does_not_return_its_connection_to_the_pool() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, counts) = server(false).await;
             let client = Client::new();

@@ -5,6 +5,9 @@
 
 #![cfg(all(unix, feature = "http"))]
 
+#[path = "support/http.rs"]
+mod support;
+
 use arbor::TaskGroup;
 use arbor::http::hyper::body::{Bytes, Incoming};
 use arbor::http::hyper::client::conn::http1 as client;
@@ -27,17 +30,6 @@ const REQUESTS: usize = 20;
 
 /// 1 MiB: many partial reads on both sides.
 const BIG: usize = 1 << 20;
-
-/// The runtimes each test runs on.
-fn flavours() -> Vec<arbor::runtime::Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 /// An echo service: the response body is the request's, prefixed by its path; counts the
 /// requests it serves.
@@ -99,7 +91,7 @@ where
 
 #[test]
 fn keep_alive_serves_every_request_on_one_tcp_connection() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -123,7 +115,7 @@ fn keep_alive_serves_every_request_on_one_tcp_connection() {
 
 #[test]
 fn keep_alive_serves_every_request_on_one_unix_connection() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (a, b) = UnixStream::pair().unwrap();
             let served = Arc::new(AtomicUsize::new(0));
@@ -136,7 +128,7 @@ fn keep_alive_serves_every_request_on_one_unix_connection() {
 
 #[test]
 fn one_mebibyte_bodies_echo_whole_over_tcp_and_unix() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -212,7 +204,7 @@ fn the_header_read_timeout_runs_on_virtual_time() {
 /// scope returns once the client closed and the server saw it.
 #[test]
 fn a_task_group_runs_the_connections_as_its_children() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (a, b) = UnixStream::pair().unwrap();
             let served = Arc::new(AtomicUsize::new(0));

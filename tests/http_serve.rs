@@ -26,17 +26,6 @@ use support::{Counting, get, h1, h2, read, unix_path};
 /// Requests sent over one kept-alive connection.
 const REQUESTS: usize = 20;
 
-/// The runtimes each test runs on.
-fn flavours() -> Vec<arbor::runtime::Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
-
 type Reply = Result<Response<Full<Bytes>>, Infallible>;
 
 /// Answers with the request's path; counts the requests it serves.
@@ -73,7 +62,7 @@ where
 /// connection.
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -99,7 +88,7 @@ fn keep_alive_serves_many_requests_on_one_connection() {
 #[test]
 fn http2_multiplexes_concurrent_requests_on_one_connection() {
     const STREAMS: usize = 10;
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = Counting::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
             let addr = listener.inner.local_addr().unwrap();
@@ -223,7 +212,7 @@ fn header_read_timeout_closes_silent_and_slow_clients_on_virtual_time() {
 /// serving other connections (HTTP/1 and HTTP/2).
 #[test]
 fn a_malformed_request_is_refused_and_the_server_keeps_serving() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -335,7 +324,7 @@ fn a_thousand_concurrent_requests_are_all_in_flight_together() {
 /// Over a Unix listener: HTTP/1 and HTTP/2 clients are both served.
 #[test]
 fn a_unix_listener_serves_http1_and_http2() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let path = unix_path("serve");
             let listener = UnixListener::bind(&path).unwrap();
@@ -363,7 +352,7 @@ fn a_unix_listener_serves_http1_and_http2() {
 /// header timeout to an instant), and requests are served as usual.
 #[test]
 fn duration_max_timeouts_mean_never() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();

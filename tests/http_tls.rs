@@ -4,6 +4,9 @@
 
 #![cfg(all(unix, feature = "tls"))]
 
+#[path = "support/http.rs"]
+mod support;
+
 use arbor::http::hyper::body::{Bytes, Incoming};
 use arbor::http::hyper::server::conn::{http1, http2};
 use arbor::http::hyper::service::service_fn;
@@ -116,19 +119,9 @@ async fn server(alpn: &[&[u8]]) -> (SocketAddr, CertificateDer<'static>) {
     (addr, cert)
 }
 
-fn flavours() -> Vec<arbor::runtime::Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
-
 #[test]
 fn https_with_a_trusted_local_certificate_over_http1() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, cert) = server(&[b"http/1.1"]).await;
             let client = Client::builder()
@@ -149,7 +142,7 @@ fn https_with_a_trusted_local_certificate_over_http1() {
 
 #[test]
 fn https_negotiates_http2_by_alpn() {
-    for rt in flavours() {
+    for rt in support::flavours() {
         rt.block_on(async {
             let (addr, cert) = server(&[b"h2", b"http/1.1"]).await;
             let client = Client::builder()

@@ -3,25 +3,16 @@
 //! cancelled read losing nothing, `read_dir` of 10k entries, errors naming the path, and
 //! "no runtime".
 
+mod support;
+
 use arbor_runtime::fs::{self, File, OpenOptions};
-use arbor_runtime::runtime::{Builder, Runtime};
+use arbor_runtime::runtime::Builder;
 use std::collections::BTreeSet;
 use std::future::{Future, poll_fn};
 use std::io::{ErrorKind, SeekFrom};
 use std::path::PathBuf;
 use std::pin::pin;
 use std::task::Poll;
-
-/// The runtimes each test runs on.
-fn flavours() -> Vec<Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 /// A fresh directory for one test, removed when dropped.
 struct TempDir(PathBuf);
@@ -52,7 +43,7 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[test]
 fn free_functions_round_trip() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("free-{i}"));
         rt.block_on(async {
             let a = dir.join("a.txt");
@@ -94,7 +85,7 @@ fn free_functions_round_trip() {
 #[test]
 fn a_large_file_written_in_small_pieces_reads_back_whole() {
     const LEN: usize = 8 << 20;
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("large-{i}"));
         rt.block_on(async {
             let path = dir.join("big");
@@ -130,7 +121,7 @@ fn a_large_file_written_in_small_pieces_reads_back_whole() {
 
 #[test]
 fn a_seek_after_a_buffered_read_lands_where_the_caller_expects() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("seek-{i}"));
         rt.block_on(async {
             let path = dir.join("f");
@@ -158,7 +149,7 @@ fn a_seek_after_a_buffered_read_lands_where_the_caller_expects() {
 
 #[test]
 fn a_write_after_a_read_writes_at_the_callers_position() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("rw-{i}"));
         rt.block_on(async {
             let path = dir.join("f");
@@ -188,7 +179,7 @@ fn a_write_after_a_read_writes_at_the_callers_position() {
 
 #[test]
 fn bytes_of_a_dropped_unflushed_file_land() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("drop-{i}"));
         let path = dir.join("f");
         let data = pattern(100_000);
@@ -220,7 +211,7 @@ fn bytes_of_a_dropped_file_land_even_when_the_runtime_is_gone() {
 
 #[test]
 fn flush_reports_a_failed_write() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("flush-{i}"));
         rt.block_on(async {
             let path = dir.join("f");
@@ -237,7 +228,7 @@ fn flush_reports_a_failed_write() {
 
 #[test]
 fn a_cancelled_read_loses_no_bytes() {
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("cancel-{i}"));
         rt.block_on(async {
             let path = dir.join("f");
@@ -311,7 +302,7 @@ fn the_futures_io_traits_work() {
 #[test]
 fn read_dir_lists_ten_thousand_entries() {
     const N: usize = 10_000;
-    for (i, rt) in flavours().into_iter().enumerate() {
+    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
         let dir = TempDir::new(&format!("dir-{i}"));
         for n in 0..N {
             std::fs::write(dir.join(&format!("f{n}")), b"").unwrap();

@@ -5,8 +5,10 @@
 
 #![cfg(target_os = "linux")]
 
+mod support;
+
 use arbor_runtime::process::{Command, Stdio};
-use arbor_runtime::runtime::{Builder, Runtime};
+use arbor_runtime::runtime::Builder;
 use arbor_runtime::time::Instant;
 use std::future::{Future, poll_fn};
 use std::os::unix::process::ExitStatusExt;
@@ -14,16 +16,6 @@ use std::path::Path;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
-
-fn flavours() -> Vec<Runtime> {
-    vec![
-        Builder::new_current_thread().build().unwrap(),
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 /// Whether `pid` is still a process, running or a zombie (gone once reaped).
 fn exists(pid: u32) -> bool {
@@ -54,7 +46,7 @@ async fn poll_once_and_drop<F: Future>(fut: F) {
 
 #[test]
 fn output_collects_stdout_stderr_and_status() {
-    for rt in flavours() {
+    for rt in support::two_runtimes() {
         rt.block_on(async {
             let out = Command::new("sh")
                 .args(["-c", "echo out; echo err >&2; exit 3"])
@@ -72,7 +64,7 @@ fn output_collects_stdout_stderr_and_status() {
 
 #[test]
 fn cat_echoes_a_mebibyte_through_piped_stdio() {
-    for rt in flavours() {
+    for rt in support::two_runtimes() {
         rt.block_on(async {
             let mut child = Command::new("cat")
                 .stdin(Stdio::piped())
@@ -100,7 +92,7 @@ fn cat_echoes_a_mebibyte_through_piped_stdio() {
 
 #[test]
 fn a_ten_mebibyte_output_on_both_pipes_does_not_deadlock() {
-    for rt in flavours() {
+    for rt in support::two_runtimes() {
         rt.block_on(async {
             let out = Command::new("sh")
                 .args([
@@ -144,7 +136,7 @@ fn spawn_outside_a_runtime_is_an_error() {
 
 #[test]
 fn a_dropped_wait_stops_and_reaps_the_child() {
-    for rt in flavours() {
+    for rt in support::two_runtimes() {
         rt.block_on(async {
             let mut child = Command::new("sleep").arg("30").spawn().unwrap();
             let pid = child.id().unwrap();
@@ -305,7 +297,7 @@ fn a_detached_child_is_left_running() {
 
 #[test]
 fn try_wait_kill_and_id() {
-    for rt in flavours() {
+    for rt in support::two_runtimes() {
         rt.block_on(async {
             let mut child = Command::new("sleep").arg("30").spawn().unwrap();
             assert!(child.id().is_some());

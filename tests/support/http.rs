@@ -16,6 +16,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
+/// The runtimes each test runs on: current-thread and two workers.
+pub fn flavours() -> Vec<arbor::runtime::Runtime> {
+    use arbor::runtime::Builder;
+    vec![
+        Builder::new_current_thread().build().unwrap(),
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
 /// Wraps a listener: counts the connections it accepted, and sets `closed` when dropped
 /// (`serve` closing its listener).
 pub struct Counting<L> {

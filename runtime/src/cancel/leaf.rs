@@ -68,7 +68,8 @@ use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::task::{RawTask, TaskRef};
 use std::ptr::NonNull;
 
-/// `Trailer::leaf_link` of a task that is listed and has not left.
+/// `Trailer::leaf_link` of a task that is listed and has not left (every task is born
+/// with it: a task is listed once, at its spawn).
 pub(crate) const LISTED: usize = usize::MAX;
 
 /// `Trailer::leaf_link` of a task that left (step 2) and is not swept yet.
@@ -169,7 +170,7 @@ impl CancelNode {
         let live = added.wrapping_sub(counts.left.load(Ordering::Relaxed));
         let left = leaves.tasks.len().saturating_sub(live);
         let swept = (left >= SWEEP_MIN && left >= live).then(|| leaves.sweep());
-        task.trailer().leaf_link.store(LISTED, Ordering::Relaxed);
+        // The task's `leaf_link` reads `LISTED` from its birth (`Cell::new`).
         leaves.tasks.push(task);
         // Release: a leaver that reads this count reads the task listed (step 2).
         counts.added.store(added.wrapping_add(1), Ordering::Release);

@@ -38,6 +38,18 @@ pub fn flavours() -> Vec<Flavour> {
     ]
 }
 
+/// A current-thread runtime and a two-worker one, built now: for tests that loop over
+/// runtimes themselves (each round of a heavy test once per runtime).
+pub fn two_runtimes() -> Vec<Runtime> {
+    vec![
+        Builder::new_current_thread().build().unwrap(),
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
 /// Defines one `#[test]` per flavour, in a module named after the test:
 /// `rt_test! { fn name(rt: &Runtime) { ... } }`.
 #[macro_export]

@@ -2,19 +2,18 @@
 //! `tracing` warning naming the task; shorter polls, and runtimes without a threshold,
 //! emit nothing.
 //!
-//! Workers are other threads, so the collecting subscriber below is installed as the
-//! global default (once per test binary); each test looks only at events naming its own
-//! tasks.
+//! Workers are other threads, so the collecting subscriber (`support/events.rs`) is
+//! installed as the global default (once per test binary); each test looks only at events
+//! naming its own tasks.
+
+#[path = "support/events.rs"]
+mod events;
 
 use arbor_runtime::runtime::{Builder, Runtime};
 use arbor_runtime::task::{self, SLOW_POLL_TARGET};
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Mutex, Once};
+use events::Logged;
 use std::time::Duration;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::Level;
 
 /// How long the slow task blocks its worker.
 const BLOCK: Duration = Duration::from_millis(30);
@@ -23,68 +22,15 @@ const LOW: Duration = Duration::from_millis(5);
 /// A threshold no poll in these tests comes near.
 const HIGH: Duration = Duration::from_secs(3600);
 
-/// One warning: its target and fields, rendered as strings.
-#[derive(Debug, Clone)]
-struct Warning {
-    target: String,
-    fields: HashMap<String, String>,
-}
-
-static WARNINGS: Mutex<Vec<Warning>> = Mutex::new(Vec::new());
-
-/// Records every event at WARN or above; spans are disabled.
-struct Collector;
-
-struct Fields<'a>(&'a mut HashMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl Subscriber for Collector {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.is_event() && *metadata.level() <= Level::WARN
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = HashMap::new();
-        event.record(&mut Fields(&mut fields));
-        WARNINGS.lock().unwrap().push(Warning {
-            target: event.metadata().target().to_string(),
-            fields,
-        });
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
 fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| tracing::subscriber::set_global_default(Collector).unwrap());
+    events::install(Level::WARN);
 }
 
 /// The slow-poll warnings that name the task `name`.
-fn warnings_for(name: &str) -> Vec<Warning> {
-    WARNINGS
-        .lock()
-        .unwrap()
-        .iter()
+fn warnings_for(name: &str) -> Vec<Logged> {
+    events::naming(name)
+        .into_iter()
         .filter(|w| w.target == SLOW_POLL_TARGET)
-        .filter(|w| w.fields.get("task.name").map(String::as_str) == Some(name))
-        .cloned()
         .collect()
 }
 

@@ -5,81 +5,24 @@
 //! Workers are other threads, so the collecting subscriber is installed as the global
 //! default (once per test binary); each test looks only at events naming its own tasks.
 
+#[path = "support/events.rs"]
+mod events;
 mod support;
 
 use arbor_runtime::runtime::{Builder, Runtime, UnhandledPanic};
 use arbor_runtime::task::{self, UNHANDLED_PANIC_TARGET};
-use std::collections::HashMap;
-use std::fmt;
+use events::Logged;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, Once};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
-
-/// One error event: its target and fields, rendered as strings.
-#[derive(Debug, Clone)]
-struct Logged {
-    target: String,
-    fields: HashMap<String, String>,
-}
-
-static ERRORS: Mutex<Vec<Logged>> = Mutex::new(Vec::new());
-
-/// Records every event at ERROR; spans are disabled.
-struct Collector;
-
-struct Fields<'a>(&'a mut HashMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl Subscriber for Collector {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.is_event() && *metadata.level() == Level::ERROR
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = HashMap::new();
-        event.record(&mut Fields(&mut fields));
-        ERRORS.lock().unwrap().push(Logged {
-            target: event.metadata().target().to_string(),
-            fields,
-        });
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
+use tracing::Level;
 
 fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| tracing::subscriber::set_global_default(Collector).unwrap());
+    events::install(Level::ERROR);
     support::quiet_panics();
 }
 
 /// The unhandled-panic errors that name the task `name`.
 fn errors_for(name: &str) -> Vec<Logged> {
-    ERRORS
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.fields.get("task.name").map(String::as_str) == Some(name))
-        .cloned()
-        .collect()
+    events::naming(name)
 }
 
 /// Yields until an error names `name` (bounded by the caller's `within`).

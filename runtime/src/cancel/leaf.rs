@@ -97,6 +97,9 @@ pub(super) struct LeafCounts {
 impl LeafCounts {
     /// Tasks listed that have not left.
     fn live(&self) -> usize {
+        // `left` first: `added`, read after, is at least as large (every leaver was counted
+        // in `added` before it left), so the difference never wraps. Acquire: a caller that
+        // saw a task complete sees its leave (`leave` comes before the task completes).
         let left = self.left.load(Ordering::Acquire);
         self.added.load(Ordering::Acquire).wrapping_sub(left)
     }

@@ -4,16 +4,19 @@ mod support;
 
 use arbor_runtime::runtime::Builder;
 use arbor_runtime::sync::Event;
-use arbor_runtime::task;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::Duration;
 
-/// Yields until `cond` holds (the caller's `within` bounds the wait): for counts another
-/// thread publishes (a worker's release of a completed task, the driver's next turn).
+/// Waits until `cond` holds: for counts another thread publishes (a worker's release of a
+/// completed task, the driver's next turn). Each round sleeps a millisecond rather than
+/// yielding: a timer an hour away does not wake a driver parked before it was submitted,
+/// so only a near timer (this sleep's) makes the driver turn and take it in. With
+/// yields alone, a multi-thread runtime whose driver parked early could wait forever (seen
+/// once in CI: `timers_armed_while_ten_sleeps_pend::multi_thread_4`).
 async fn until(mut cond: impl FnMut() -> bool) {
     while !cond() {
-        task::yield_now().await;
+        arbor_runtime::sleep(Duration::from_millis(1)).await;
     }
 }
 

@@ -142,8 +142,10 @@ impl Command {
     }
 
     /// Lets children of this command outlive their `Child` and their waiters (daemons):
-    /// nothing is signalled when they are dropped or cancelled. A detached child that exits
-    /// while the runtime runs is still reaped.
+    /// nothing is signalled when they are dropped or cancelled. A detached child is still
+    /// reaped when it exits, so it never stays a zombie: by a task of the runtime while that
+    /// runs, and once the runtime is gone (or the `Child` is dropped outside it) by one
+    /// process-wide reaper thread, `arbor-reaper`, shared by all such children.
     pub fn detach(&mut self) -> &mut Command {
         self.detach = true;
         self
@@ -424,14 +426,45 @@ async fn stop(proc: Arc<Proc>, grace: Duration) {
     }
 }
 
+/// Hands a detached child to the process-wide orphan reaper if dropped before the child
+/// was reaped (the reaping task was cancelled by a runtime shutting down, never ran, or its
+/// wait failed).
+struct OrphanOnDrop(Option<Arc<Proc>>);
+
+impl Drop for OrphanOnDrop {
+    fn drop(&mut self) {
+        let Some(proc) = self.0.take() else { return };
+        if proc.is_reaped() {
+            return;
+        }
+        let pidfd = match Arc::try_unwrap(proc) {
+            // The last holder (always so for a dropped detached `Child`): its own pidfd,
+            // taken out of the driver it was registered with, which may be going away.
+            Ok(proc) => proc.pidfd.into_inner(),
+            // Still shared: a duplicate. Should a holder reap it too, one of the two just
+            // gets `ECHILD`. Out of descriptors, there is no way to watch it without
+            // blocking here (perhaps a shutdown) until a daemon exits: it is left as is.
+            Err(proc) => match rustix::io::fcntl_dupfd_cloexec(proc.pidfd.get_ref(), 0) {
+                Ok(fd) => fd,
+                Err(_) => return,
+            },
+        };
+        super::orphans::adopt(pidfd);
+    }
+}
+
 /// The reaping task of a detached child: waits for it to exit and reaps it. If the runtime
-/// shuts down first, the child is left running (it is detached).
-async fn reap(proc: Arc<Proc>) {
-    let _ = proc.wait().await;
+/// shuts down first (the task is dropped, run or not), the guard hands the child, left
+/// running (it is detached), to the orphan reaper.
+async fn reap(guard: OrphanOnDrop) {
+    if let Some(proc) = &guard.0 {
+        let _ = proc.wait().await;
+    }
 }
 
 /// Starts stopping (or, detached, reaping) `proc` in a task of `handle`'s runtime; with no
-/// runtime left to run it, kills and reaps at once (or, detached, reaps if it exited).
+/// runtime left to run it, kills and reaps at once (or, detached, hands it to the orphan
+/// reaper).
 fn stop_in_background(
     handle: &scheduler::Handle,
     proc: Arc<Proc>,
@@ -446,7 +479,8 @@ fn stop_in_background(
         ..TaskMeta::default()
     };
     if detached {
-        drop(handle.spawn(reap(proc), meta));
+        // The guard is moved into the task at once: dropped unrun, it still hands over.
+        drop(handle.spawn(reap(OrphanOnDrop(Some(proc))), meta));
     } else {
         // If the runtime is gone, the task is dropped unrun, and so is its `KillOnDrop`...
         // which is only made when it first runs: guard the spawn itself too.

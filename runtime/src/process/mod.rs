@@ -8,11 +8,15 @@
 //! | `await proc.wait()`, `proc.returncode` | `child.wait().await?`, `child.try_wait()?` |
 //! | `await trio.run_process(cmd)` | `Command::new(..).status().await?` |
 //!
-//! ## Reaping, with no thread and no zombie
+//! ## Reaping, with no thread per child and no zombie
 //! On Linux a child is watched through a pidfd registered with the runtime's reactor: it
 //! becomes readable when the child exits, and `waitid` on it reaps the child. Waiting costs
 //! no thread and no signal handler, and signals go through the pidfd too, so a recycled pid
-//! is never signalled by mistake.
+//! is never signalled by mistake. A detached child that outlives its runtime (or whose
+//! [`Child`] is dropped outside it) is handed to one process-wide reaper thread,
+//! `arbor-reaper`, started on the first such hand-over: it waits in `poll(2)` on the pidfds
+//! of all these orphans at once and reaps each as it exits. No thread per child, and no
+//! child spawned through arbor stays a zombie while the process lives.
 //!
 //! ## Structure (Trio's `run_process`)
 //! When a future awaiting a child (`wait`, `output`, `status`) is dropped or cancelled
@@ -21,7 +25,8 @@
 //! and reaped. That stopping runs in a task of the runtime (named `arbor::process stop
 //! <pid>`); if the runtime shuts down first (or the `Child` is dropped outside any
 //! runtime), the child gets SIGKILL and is reaped on the spot. [`Command::detach`] opts a
-//! child out: it is left running, and reaped if it exits while the runtime runs.
+//! child out: it is left running, and reaped when it exits, by a task of the runtime while
+//! that runs, then by the process-wide reaper thread.
 //!
 //! ```
 //! use arbor_runtime::process::Command;
@@ -36,6 +41,7 @@
 //! ```
 
 mod child;
+mod orphans;
 mod pipe;
 
 pub use child::{Child, Command};

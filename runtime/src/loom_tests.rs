@@ -287,7 +287,11 @@ impl Model {
             if item.is_some() {
                 if searching {
                     searching = false;
-                    if self.idle.transition_worker_from_searching() {
+                    // As `worker.rs`: the last searcher wakes another only for work it
+                    // still sees queued.
+                    if self.idle.transition_worker_from_searching()
+                        && !self.queue.lock().unwrap().is_empty()
+                    {
                         self.notify();
                     }
                 }

@@ -13,8 +13,13 @@
 //!    ([`transition_worker_to_searching`](Idle::transition_worker_to_searching)); at most
 //!    half the workers search at once, so a burst of wake-ups does not turn into a
 //!    thundering herd of stealers.
-//! 3. A searcher that finds work leaves searching; if it was the last searcher, it notifies
-//!    another worker, so that work left in queues keeps being spread.
+//! 3. A searcher that finds work leaves searching; if it was the last searcher and it sees
+//!    work queued in the injector or another worker's queue, it notifies another worker, so
+//!    that work left in queues keeps being spread. Seeing none, it notifies nobody: a worker
+//!    woken for nothing would search, find nothing and park again (two context switches),
+//!    and a producer whose push the look missed came after the `SeqCst` decrement, so it
+//!    sees no searcher and wakes a worker itself. (Nothing can be lost here either way: the
+//!    worker is awake and reaches every queue again at its next scheduling decisions.)
 //! 4. A worker parks with [`transition_worker_to_parked`](Idle::transition_worker_to_parked)
 //!    (under the lock: leave `unparked`, and `searching` if it was searching; push itself to
 //!    `sleepers`). If it was the last searcher, it checks every queue once more and notifies

@@ -255,8 +255,14 @@ impl Context {
             core.unpublished_polls += 1;
             if core.is_searching {
                 core.is_searching = false;
-                if self.shared().idle.transition_worker_from_searching() {
-                    // The last searcher found work: there may be more, so wake another.
+                if self.shared().idle.transition_worker_from_searching()
+                    && self.handle.has_pending_work_besides(self.index)
+                {
+                    // The last searcher found work and sees more queued elsewhere: wake
+                    // another worker for it. Seeing none, it wakes nobody (a woken worker
+                    // would find nothing and park again: two context switches for nothing);
+                    // a producer that pushes after the decrement above sees no searcher and
+                    // wakes one itself (`idle.rs`, step 3).
                     drop(core);
                     self.handle.notify_parked();
                 }

@@ -27,6 +27,12 @@ const GLOBAL_QUEUE_LATENCY: Duration = Duration::from_micros(200);
 /// this long has passed since the last time it did.
 const MAINTENANCE_LATENCY: Duration = Duration::from_millis(1);
 
+/// How long a searcher that found nothing keeps watching the queues before it parks.
+const SEARCH_SPIN: Duration = Duration::from_micros(20);
+
+/// Spin-loop hints between two looks at the queues while spinning.
+const SPIN_CHECK_EVERY: u32 = 32;
+
 /// The state only its worker thread touches.
 pub(crate) struct Core {
     index: usize,
@@ -287,12 +293,37 @@ impl Context {
         }
     }
 
+    /// A searcher that found nothing watches the queues a little longer before it parks
+    /// (still counted as searching, so producers leave the wake-up to it): work that
+    /// arrives within [`SEARCH_SPIN`] costs no futex wait and wake. `true` if some arrived.
+    fn spin_for_work(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            for _ in 0..SPIN_CHECK_EVERY {
+                std::hint::spin_loop();
+            }
+            if self.handle.has_pending_work() || self.handle.is_shutdown() {
+                return true;
+            }
+            if start.elapsed() >= SEARCH_SPIN {
+                return false;
+            }
+        }
+    }
+
     fn park(&self) {
         {
             let mut core = self.core.borrow_mut();
             self.publish_polls(&mut core);
             if core.lifo_slot.is_some() || !core.local.is_empty() {
                 return;
+            }
+            if core.is_searching {
+                drop(core);
+                if self.spin_for_work() {
+                    return;
+                }
+                core = self.core.borrow_mut();
             }
             let was_last_searcher = self
                 .shared()

@@ -16,10 +16,11 @@
 //!   [`Inject`] queue (lock-free).
 //! - An idle worker steals a batch (about half) from a random victim's local queue, then
 //!   from the injector. At most half the workers search at once (see `idle.rs`). A
-//!   searcher that finds nothing watches the queues for up to 20 us more before it parks
-//!   (still counted as searching, so producers leave the wake-up to it): a message that
-//!   arrives within that time costs no futex wait and wake (measured: `queue_workers` and
-//!   `mpsc_pipeline`, where a thread outside the workers feeds them, gain the most).
+//!   searcher that finds nothing watches the queues for up to 20 us more before it parks,
+//!   yielding its CPU between looks (still counted as searching, so producers leave the
+//!   wake-up to it): a message that arrives within that time costs no futex wait and wake
+//!   (measured: `queue_workers` and `mpsc_pipeline`, where a thread outside the workers
+//!   feeds them, gain the most).
 //!
 //! ## Fairness
 //! - Every [`GLOBAL_QUEUE_INTERVAL`] ticks a worker takes from the injector first, so remote

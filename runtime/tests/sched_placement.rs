@@ -1,5 +1,6 @@
-//! Where the multi-thread scheduler runs tasks: a worker keeps a message-passing pair it
-//! spawned to itself, and shares a backlog with an idle peer even while it is blocked.
+//! Where and when the multi-thread scheduler runs tasks: a worker keeps a message-passing
+//! pair it spawned to itself, shares a backlog with an idle peer even while it is blocked,
+//! and runs a task woken from outside after one long poll of a CPU-heavy neighbour.
 //!
 //! Each test starts from a known state: it waits (with a generous bound, so a bug fails
 //! instead of hanging) until every worker but the one running the test's root task is
@@ -125,4 +126,76 @@ fn a_backlog_is_shared_while_its_worker_is_blocked() {
 fn the_parked_worker_count_is_zero_on_a_current_thread_runtime() {
     let rt = Builder::new_current_thread().build().unwrap();
     assert_eq!(rt.handle().num_parked_workers(), 0);
+}
+
+/// A task woken from outside the workers (here, by this test's thread) while CPU-heavy
+/// tasks poll for about 1 ms each waits for the poll in progress, and runs at the worker's
+/// next scheduling decision: it does not wait for a second long poll. (Before the fix, the
+/// short tick of such a task let the injector's look interval double, so the next task
+/// woken from outside waited for two long polls: `latency`'s p99 was about two slices.)
+/// Counted in long polls, not in time, so a slow machine only makes the polls longer.
+#[test]
+fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
+    const PROBES: usize = 24;
+    const WARM_UP: usize = 4;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burners: Vec<_> = (0..2)
+        .map(|_| {
+            let (polls, stop) = (polls.clone(), stop.clone());
+            rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    let slice = Instant::now();
+                    while slice.elapsed() < Duration::from_millis(1) {
+                        std::hint::spin_loop();
+                    }
+                    polls.fetch_add(1, SeqCst);
+                    arbor_runtime::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let event = Arc::new(arbor_runtime::sync::Event::new());
+    let woken_at = Arc::new(AtomicUsize::new(0));
+    let (ack, acks) = std::sync::mpsc::channel();
+    let probe = {
+        let (event, polls, woken_at) = (event.clone(), polls.clone(), woken_at.clone());
+        rt.spawn(async move {
+            for _ in 0..PROBES {
+                event.wait().await;
+                event.clear();
+                // Long polls that ended between the wake and this poll.
+                ack.send(polls.load(SeqCst) - woken_at.load(SeqCst))
+                    .unwrap();
+            }
+        })
+    };
+    let mut waited = Vec::with_capacity(PROBES);
+    for _ in 0..PROBES {
+        // Let the probe go back to waiting, so that the wake below lands during a long poll
+        // (set earlier, the probe would find the event set in the poll that acked, and
+        // wait for nothing: that only makes the count lower).
+        thread::sleep(Duration::from_micros(300));
+        woken_at.store(polls.load(SeqCst), SeqCst);
+        event.set();
+        waited.push(acks.recv_timeout(BOUND).expect("the probe never ran"));
+    }
+    stop.store(true, SeqCst);
+    rt.block_on(async {
+        probe.await.unwrap();
+        for burner in burners {
+            burner.await.unwrap();
+        }
+    });
+    let late = waited[WARM_UP..].iter().filter(|&&n| n >= 2).count();
+    assert!(
+        late <= (PROBES - WARM_UP) / 4,
+        "a task woken from outside waited for two long polls or more {late} times out of {}: \
+         {waited:?}",
+        PROBES - WARM_UP
+    );
 }

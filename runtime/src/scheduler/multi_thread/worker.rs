@@ -47,6 +47,10 @@ pub(crate) struct Core {
     next_global: u32,
     /// When the last look at the injector was.
     last_global: Instant,
+    /// A moving average of the time per tick measured at the looks, in nanoseconds (each
+    /// look weighs a quarter): one short tick between long polls must not stretch the gap
+    /// to the next look.
+    tick_ns_avg: u64,
     /// When this worker last turned the driver at a look.
     last_maintenance: Instant,
     /// Counted in `Idle`'s searching workers.
@@ -80,6 +84,7 @@ impl Core {
             global_interval: 1,
             next_global: 1,
             last_global: Instant::now(),
+            tick_ns_avg: 0,
             last_maintenance: Instant::now(),
             is_searching: false,
             unpublished_polls: 0,
@@ -184,13 +189,18 @@ impl Context {
             let now = Instant::now();
             let per_tick = now.saturating_duration_since(core.last_global) / core.global_interval;
             core.last_global = now;
-            // Shrink at once, grow at most twofold per look: one look after a few short
-            // polls must not open a long gap before the next look while long polls go on.
-            let tuned = match GLOBAL_QUEUE_LATENCY
-                .as_nanos()
-                .checked_div(per_tick.as_nanos())
+            // Shrink at once (on this window's time per tick or the average, whichever is
+            // longer), grow at most twofold per look: a look after a few short polls must
+            // not open a long gap before the next look while long polls go on. With long
+            // polls the window is one tick, so one short tick (a task woken from outside,
+            // run between two CPU-heavy polls) would double the gap: the average, still
+            // long, keeps it (it made `latency`'s p99 about two polls instead of one).
+            let per_tick_ns = u64::try_from(per_tick.as_nanos()).unwrap_or(u64::MAX);
+            core.tick_ns_avg = core.tick_ns_avg - core.tick_ns_avg / 4 + per_tick_ns / 4;
+            let tuned = match (GLOBAL_QUEUE_LATENCY.as_nanos() as u64)
+                .checked_div(per_tick_ns.max(core.tick_ns_avg))
             {
-                Some(n) => n.clamp(1, u128::from(GLOBAL_QUEUE_INTERVAL)) as u32,
+                Some(n) => n.clamp(1, u64::from(GLOBAL_QUEUE_INTERVAL)) as u32,
                 None => GLOBAL_QUEUE_INTERVAL, // polls too short to measure
             };
             core.global_interval = tuned.min(core.global_interval.saturating_mul(2));

@@ -23,6 +23,9 @@ struct Context {
     cancel_node: Cell<Option<NonNull<CancelNode>>>,
     /// The cooperative budget of the task being polled.
     budget: Cell<Budget>,
+    /// The task being polled woke itself (its own waker, called on this thread during its
+    /// poll: `yield_now`, an exhausted budget); reset when a poll starts.
+    self_woken: Cell<bool>,
     /// Inside `block_on` or on a worker thread: starting another runtime here would block
     /// the thread that drives this one.
     in_runtime: Cell<bool>,
@@ -36,6 +39,7 @@ thread_local! {
             task: Cell::new(None),
             cancel_node: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
+            self_woken: Cell::new(false),
             in_runtime: Cell::new(false),
         }
     };
@@ -106,10 +110,13 @@ pub(crate) fn enter_task(task: RawTask) -> TaskGuard {
         .get()
         .or(trailer.meta.cancel.as_ref())
         .map(|node| NonNull::from(&**node));
-    CONTEXT.with(|cx| TaskGuard {
-        prev_task: cx.task.replace(Some(task)),
-        prev_node: cx.cancel_node.replace(node),
-        prev_budget: cx.budget.replace(Budget::initial()),
+    CONTEXT.with(|cx| {
+        cx.self_woken.set(false);
+        TaskGuard {
+            prev_task: cx.task.replace(Some(task)),
+            prev_node: cx.cancel_node.replace(node),
+            prev_budget: cx.budget.replace(Budget::initial()),
+        }
     })
 }
 
@@ -121,6 +128,24 @@ impl Drop for TaskGuard {
             cx.budget.set(self.prev_budget);
         });
     }
+}
+
+/// A wake found `task` running (or already notified): if this thread is polling it, the
+/// task woke itself, which [`take_self_woken`] tells its runner.
+pub(crate) fn note_wake_while_running(task: RawTask) {
+    let _ = CONTEXT.try_with(|cx| {
+        if cx.task.get() == Some(task) {
+            cx.self_woken.set(true);
+        }
+    });
+}
+
+/// Whether the task this thread polled last woke itself during that poll (see
+/// [`note_wake_while_running`]); clears it.
+pub(crate) fn take_self_woken() -> bool {
+    CONTEXT
+        .try_with(|cx| cx.self_woken.replace(false))
+        .unwrap_or(true)
 }
 
 /// The task being polled on this thread.

@@ -199,3 +199,123 @@ fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
         PROBES - WARM_UP
     );
 }
+
+/// A task woken by another thread *while it runs* is queued as a wake that found it idle
+/// would be (the injector, looked at every tick while polls are long), not behind its
+/// worker's queue as a `yield_now` is: with two CPU-heavy tasks queued on the only
+/// worker, it runs again before either of them polls (it used to wait for both).
+#[test]
+fn a_task_woken_by_another_thread_while_running_does_not_wait_behind_the_queue() {
+    const ROUNDS: usize = 8;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burners: Vec<_> = (0..2)
+        .map(|_| {
+            let (polls, stop) = (polls.clone(), stop.clone());
+            rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    let slice = Instant::now();
+                    while slice.elapsed() < Duration::from_millis(1) {
+                        std::hint::spin_loop();
+                    }
+                    polls.fetch_add(1, SeqCst);
+                    arbor_runtime::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    // The task hands its waker to this thread and spins, inside its poll, until this
+    // thread has woken it; then it returns `Pending`. Each later poll records how many
+    // burner polls ended since the previous one returned.
+    let (to_waker, wakers) = std::sync::mpsc::channel::<std::task::Waker>();
+    let woken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let task = {
+        let (polls, woken, waited) = (polls.clone(), woken.clone(), waited.clone());
+        rt.spawn(async move {
+            let mut returned_at = None;
+            let mut round = 0;
+            std::future::poll_fn(|cx| {
+                if let Some(at) = returned_at {
+                    waited.lock().unwrap().push(polls.load(SeqCst) - at);
+                }
+                if round == ROUNDS {
+                    return std::task::Poll::Ready(());
+                }
+                round += 1;
+                woken.store(false, SeqCst);
+                to_waker.send(cx.waker().clone()).unwrap();
+                let start = Instant::now();
+                while !woken.load(SeqCst) {
+                    assert!(start.elapsed() < BOUND, "never woken");
+                    std::hint::spin_loop();
+                }
+                returned_at = Some(polls.load(SeqCst));
+                std::task::Poll::Pending
+            })
+            .await;
+        })
+    };
+    for _ in 0..ROUNDS {
+        let waker = wakers.recv_timeout(BOUND).expect("the task never ran");
+        waker.wake();
+        woken.store(true, SeqCst);
+    }
+    rt.block_on(async {
+        task.await.unwrap();
+        stop.store(true, SeqCst);
+        for burner in burners {
+            burner.await.unwrap();
+        }
+    });
+    let waited = waited.lock().unwrap().clone();
+    assert_eq!(waited.len(), ROUNDS);
+    let behind = waited.iter().filter(|&&n| n >= 2).count();
+    assert!(
+        behind <= ROUNDS / 4,
+        "a task woken while running waited behind both queued tasks {behind} times out of \
+         {ROUNDS}: {waited:?}"
+    );
+}
+
+/// A task that wakes itself (`yield_now`) still goes behind every task queued on its
+/// worker: only wakes from elsewhere take the injector.
+#[test]
+fn a_task_that_yields_runs_after_the_tasks_queued_on_its_worker() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        rt.block_on(async move {
+            arbor_runtime::spawn(async move {
+                let others: Vec<_> = (0..3)
+                    .map(|i| {
+                        let l = l.clone();
+                        arbor_runtime::spawn(async move { l.lock().unwrap().push(i) })
+                    })
+                    .collect();
+                arbor_runtime::yield_now().await;
+                l.lock().unwrap().push(99);
+                for other in others {
+                    other.await.unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        });
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 4);
+        assert_eq!(
+            log.last(),
+            Some(&99),
+            "the yielding task ran first: {log:?}"
+        );
+    }
+}

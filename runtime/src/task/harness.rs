@@ -150,7 +150,11 @@ impl<T: Future, S: Schedule> Harness<T, S> {
                     ManuallyDrop::new(unsafe { std::ptr::read(&self.core().scheduler) });
                 // SAFETY: the running reference becomes the new `Notified`'s.
                 let task = unsafe { Notified::from_raw(self.raw()) };
-                scheduler.yield_now(task);
+                if crate::context::take_self_woken() {
+                    scheduler.yield_now(task);
+                } else {
+                    scheduler.woken_while_running(task);
+                }
             }
             PollOutcome::Complete => self.complete(),
             PollOutcome::Dealloc => self.dealloc(),

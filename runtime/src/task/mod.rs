@@ -72,6 +72,13 @@ pub(crate) trait Schedule: Sync + Sized + 'static {
         self.schedule(task);
     }
 
+    /// A task woken while it ran, by another thread or task (not by itself), must run
+    /// again: as a wake that found it idle would have queued it, not behind this worker's
+    /// whole queue as a `yield_now`.
+    fn woken_while_running(&self, task: Notified<Self>) {
+        self.yield_now(task);
+    }
+
     /// The task completed: remove it from the owned list, returning the list's reference
     /// (`None` if shutdown already took it).
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>>;

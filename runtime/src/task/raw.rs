@@ -129,7 +129,9 @@ impl RawTask {
             }
             // SAFETY: the waker held the last reference.
             TransitionToNotified::Dealloc => unsafe { (self.header().vtable.dealloc)(self.ptr) },
-            TransitionToNotified::DoNothing => {}
+            // Running or already notified: only the pointer is compared from here on (the
+            // consumed reference is gone, the task may be too).
+            TransitionToNotified::DoNothing => crate::context::note_wake_while_running(self),
         }
     }
 
@@ -138,7 +140,7 @@ impl RawTask {
         match self.header().state.transition_to_notified_by_ref() {
             TransitionToNotified::Submit => self.schedule(),
             TransitionToNotified::Dealloc => unreachable!("wake_by_ref never drops a reference"),
-            TransitionToNotified::DoNothing => {}
+            TransitionToNotified::DoNothing => crate::context::note_wake_while_running(self),
         }
     }
 

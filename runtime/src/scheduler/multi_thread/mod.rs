@@ -4,7 +4,10 @@
 //! - Each worker owns a FIFO `crossbeam_deque::Worker` (its local queue) and a LIFO slot.
 //!   A task woken by the task running on the same worker goes into the LIFO slot (message
 //!   passing then runs warm in cache); the slot's previous occupant moves to the back of
-//!   the local queue. `yield_now` always goes to the back.
+//!   the local queue. `yield_now` always goes to the back, and so does any task that woke
+//!   itself during its poll (an exhausted budget). A task woken by another thread or task
+//!   *while it ran* goes to the injector instead, where the next look of any worker finds
+//!   it: behind its worker's whole queue it would wait out every CPU-heavy poll there.
 //! - A worker that queues work for itself wakes an idle peer only once its queue holds
 //!   [`LOCAL_BACKLOG_TO_SHARE`] tasks: a lone queued task is run by its own worker at the
 //!   next scheduling decision, and two tasks passing messages stay on one worker instead of
@@ -234,6 +237,15 @@ impl Schedule for Arc<Handle> {
 
     fn yield_now(&self, task: Notified) {
         self.schedule_task(task, true);
+    }
+
+    /// Woken by another thread or task while it ran: the injector, where the next look of
+    /// any worker finds it (every tick while polls are long), instead of the back of this
+    /// worker's queue behind every task there (a relay woken from outside while it relayed
+    /// waited for its worker's whole queue: `latency`'s tail).
+    fn woken_while_running(&self, task: Notified) {
+        self.shared.inject.push(task);
+        self.notify_parked();
     }
 
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {

@@ -130,8 +130,8 @@ impl Drop for TaskGuard {
     }
 }
 
-/// A wake found `task` running (or already notified): if this thread is polling it, the
-/// task woke itself, which [`take_self_woken`] tells its runner.
+/// A wake found `task` running: if this thread is polling it, the task woke itself, which
+/// [`take_self_woken`] tells its runner.
 pub(crate) fn note_wake_while_running(task: RawTask) {
     let _ = CONTEXT.try_with(|cx| {
         if cx.task.get() == Some(task) {

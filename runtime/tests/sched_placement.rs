@@ -10,7 +10,7 @@
 use arbor_runtime::runtime::{Builder, Handle, Runtime};
 use arbor_runtime::sync::oneshot;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -128,6 +128,44 @@ fn the_parked_worker_count_is_zero_on_a_current_thread_runtime() {
     assert_eq!(rt.handle().num_parked_workers(), 0);
 }
 
+/// Two CPU-heavy tasks on `rt`: each polls for about 1 ms of spinning, counts the poll in
+/// `polls`, and yields, until stopped.
+struct Burners {
+    polls: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<arbor_runtime::Task<()>>,
+}
+
+impl Burners {
+    fn start(rt: &Runtime) -> Burners {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = (0..2)
+            .map(|_| {
+                let (polls, stop) = (polls.clone(), stop.clone());
+                rt.spawn(async move {
+                    while !stop.load(SeqCst) {
+                        let slice = Instant::now();
+                        while slice.elapsed() < Duration::from_millis(1) {
+                            std::hint::spin_loop();
+                        }
+                        polls.fetch_add(1, SeqCst);
+                        arbor_runtime::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        Burners { polls, stop, tasks }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, SeqCst);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+    }
+}
+
 /// A task woken from outside the workers (here, by this test's thread) while CPU-heavy
 /// tasks poll for about 1 ms each waits for the poll in progress, and runs at the worker's
 /// next scheduling decision: it does not wait for a second long poll. (Before the fix, the
@@ -142,23 +180,8 @@ fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
         .worker_threads(1)
         .build()
         .unwrap();
-    let polls = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let burners: Vec<_> = (0..2)
-        .map(|_| {
-            let (polls, stop) = (polls.clone(), stop.clone());
-            rt.spawn(async move {
-                while !stop.load(SeqCst) {
-                    let slice = Instant::now();
-                    while slice.elapsed() < Duration::from_millis(1) {
-                        std::hint::spin_loop();
-                    }
-                    polls.fetch_add(1, SeqCst);
-                    arbor_runtime::yield_now().await;
-                }
-            })
-        })
-        .collect();
+    let burners = Burners::start(&rt);
+    let polls = burners.polls.clone();
     let event = Arc::new(arbor_runtime::sync::Event::new());
     let woken_at = Arc::new(AtomicUsize::new(0));
     let (ack, acks) = std::sync::mpsc::channel();
@@ -184,12 +207,9 @@ fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
         event.set();
         waited.push(acks.recv_timeout(BOUND).expect("the probe never ran"));
     }
-    stop.store(true, SeqCst);
     rt.block_on(async {
         probe.await.unwrap();
-        for burner in burners {
-            burner.await.unwrap();
-        }
+        burners.stop().await;
     });
     let late = waited[WARM_UP..].iter().filter(|&&n| n >= 2).count();
     assert!(
@@ -211,28 +231,13 @@ fn a_task_woken_by_another_thread_while_running_does_not_wait_behind_the_queue()
         .worker_threads(1)
         .build()
         .unwrap();
-    let polls = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let burners: Vec<_> = (0..2)
-        .map(|_| {
-            let (polls, stop) = (polls.clone(), stop.clone());
-            rt.spawn(async move {
-                while !stop.load(SeqCst) {
-                    let slice = Instant::now();
-                    while slice.elapsed() < Duration::from_millis(1) {
-                        std::hint::spin_loop();
-                    }
-                    polls.fetch_add(1, SeqCst);
-                    arbor_runtime::yield_now().await;
-                }
-            })
-        })
-        .collect();
+    let burners = Burners::start(&rt);
+    let polls = burners.polls.clone();
     // The task hands its waker to this thread and spins, inside its poll, until this
     // thread has woken it; then it returns `Pending`. Each later poll records how many
     // burner polls ended since the previous one returned.
     let (to_waker, wakers) = std::sync::mpsc::channel::<std::task::Waker>();
-    let woken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let woken = Arc::new(AtomicBool::new(false));
     let waited = Arc::new(Mutex::new(Vec::new()));
     let task = {
         let (polls, woken, waited) = (polls.clone(), woken.clone(), waited.clone());
@@ -267,10 +272,7 @@ fn a_task_woken_by_another_thread_while_running_does_not_wait_behind_the_queue()
     }
     rt.block_on(async {
         task.await.unwrap();
-        stop.store(true, SeqCst);
-        for burner in burners {
-            burner.await.unwrap();
-        }
+        burners.stop().await;
     });
     let waited = waited.lock().unwrap().clone();
     assert_eq!(waited.len(), ROUNDS);

@@ -129,9 +129,10 @@ impl RawTask {
             }
             // SAFETY: the waker held the last reference.
             TransitionToNotified::Dealloc => unsafe { (self.header().vtable.dealloc)(self.ptr) },
-            // Running or already notified: only the pointer is compared from here on (the
-            // consumed reference is gone, the task may be too).
-            TransitionToNotified::DoNothing => crate::context::note_wake_while_running(self),
+            // Only the pointer is compared (the consumed reference is gone; the runner's
+            // keeps the task alive anyway).
+            TransitionToNotified::WhileRunning => crate::context::note_wake_while_running(self),
+            TransitionToNotified::DoNothing => {}
         }
     }
 
@@ -140,7 +141,8 @@ impl RawTask {
         match self.header().state.transition_to_notified_by_ref() {
             TransitionToNotified::Submit => self.schedule(),
             TransitionToNotified::Dealloc => unreachable!("wake_by_ref never drops a reference"),
-            TransitionToNotified::DoNothing => crate::context::note_wake_while_running(self),
+            TransitionToNotified::WhileRunning => crate::context::note_wake_while_running(self),
+            TransitionToNotified::DoNothing => {}
         }
     }
 
@@ -151,6 +153,7 @@ impl RawTask {
         match self.header().state.transition_to_notified_for_cancel() {
             TransitionToNotified::Submit => self.schedule(),
             TransitionToNotified::Dealloc => unreachable!("a wake by reference drops none"),
+            TransitionToNotified::WhileRunning => crate::context::note_wake_while_running(self),
             TransitionToNotified::DoNothing => {}
         }
     }

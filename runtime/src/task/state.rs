@@ -90,8 +90,10 @@ pub(crate) enum TransitionToIdle {
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum TransitionToNotified {
-    /// Nothing: the task is running, complete, or already queued.
+    /// Nothing: the task is complete or already queued.
     DoNothing,
+    /// The task is running: marked notified, its runner resubmits it when the poll ends.
+    WhileRunning,
     /// The task was idle: submit a `Notified` holding one reference.
     Submit,
     /// The waker held the last reference: deallocate.
@@ -217,7 +219,7 @@ impl State {
                 next.0 |= NOTIFIED;
                 next.ref_dec();
                 debug_assert!(next.ref_count() > 0);
-                TransitionToNotified::DoNothing
+                TransitionToNotified::WhileRunning
             } else if next.is_complete() || next.is_notified() {
                 next.ref_dec();
                 if next.ref_count() == 0 {
@@ -243,7 +245,7 @@ impl State {
                 (TransitionToNotified::DoNothing, None)
             } else if next.is_running() {
                 next.0 |= NOTIFIED;
-                (TransitionToNotified::DoNothing, Some(next))
+                (TransitionToNotified::WhileRunning, Some(next))
             } else {
                 next.0 |= NOTIFIED;
                 next.ref_inc();
@@ -265,7 +267,7 @@ impl State {
                 (TransitionToNotified::DoNothing, Some(next))
             } else if next.is_running() {
                 next.0 |= NOTIFIED;
-                (TransitionToNotified::DoNothing, Some(next))
+                (TransitionToNotified::WhileRunning, Some(next))
             } else {
                 next.0 |= NOTIFIED;
                 next.ref_inc();
@@ -448,7 +450,7 @@ mod tests {
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         assert_eq!(
             s.transition_to_notified_by_ref(),
-            TransitionToNotified::DoNothing
+            TransitionToNotified::WhileRunning
         );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
         assert_eq!(s.load().ref_count(), 3);

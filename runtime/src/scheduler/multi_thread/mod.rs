@@ -196,15 +196,11 @@ impl Handle {
         self.shared.remotes.iter().map(|r| r.steal.len()).sum()
     }
 
-    /// Whether the injector or another worker's queue than `worker`'s holds a task.
-    fn has_pending_work_besides(&self, worker: usize) -> bool {
+    /// Whether the injector or a worker's queue (other than `besides`'s) holds a task.
+    fn has_pending_work(&self, besides: Option<usize>) -> bool {
         !self.shared.inject.is_empty()
             || (self.shared.remotes.iter().enumerate())
-                .any(|(i, r)| i != worker && !r.steal.is_empty())
-    }
-
-    fn has_pending_work(&self) -> bool {
-        !self.shared.inject.is_empty() || self.shared.remotes.iter().any(|r| !r.steal.is_empty())
+                .any(|(i, r)| Some(i) != besides && !r.steal.is_empty())
     }
 
     /// Acquire pairs with the AcqRel swap in `shutdown`: a worker that sees the flag also

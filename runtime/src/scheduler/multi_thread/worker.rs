@@ -269,7 +269,7 @@ impl Context {
             if core.is_searching {
                 core.is_searching = false;
                 if self.shared().idle.transition_worker_from_searching()
-                    && self.handle.has_pending_work_besides(self.index)
+                    && self.handle.has_pending_work(Some(self.index))
                 {
                     // The last searcher found work and sees more queued elsewhere: wake
                     // another worker for it. Seeing none, it wakes nobody (a woken worker
@@ -311,7 +311,7 @@ impl Context {
         let start = Instant::now();
         loop {
             std::thread::yield_now();
-            if self.handle.has_pending_work() || self.handle.is_shutdown() {
+            if self.handle.has_pending_work(None) || self.handle.is_shutdown() {
                 return true;
             }
             if start.elapsed() >= SEARCH_SPIN {
@@ -339,7 +339,7 @@ impl Context {
                 .idle
                 .transition_worker_to_parked(self.index, core.is_searching);
             core.is_searching = false;
-            if was_last_searcher && self.handle.has_pending_work() {
+            if was_last_searcher && self.handle.has_pending_work(None) {
                 drop(core);
                 self.handle.notify_parked();
             }

@@ -82,9 +82,6 @@ pub(crate) struct Core {
 
 impl Driver {
     pub(crate) fn new(can_pause: bool, start_paused: bool) -> io::Result<Arc<Driver>> {
-        // The encoding origin must not lie after the clock's origin (see
-        // `TimeDriver::encoded_deadline_tick`): fix it first if it is not yet.
-        crate::time::instant::encoding_origin();
         let clock = Clock::new(can_pause, start_paused);
         let origin = clock.origin();
         Ok(Arc::new(Driver {

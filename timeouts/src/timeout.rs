@@ -163,6 +163,7 @@ impl TimeoutHandle {
     /// later costs no timer operation until the old deadline passes. A deadline in the past
     /// fires now (or at the first poll, before `run` starts). Once the timeout has fired,
     /// moving the deadline changes only what [`when`](TimeoutHandle::when) reports.
+    #[inline]
     pub fn reschedule(&self, when: Option<Instant>) {
         self.shared.timer.reschedule(when);
     }

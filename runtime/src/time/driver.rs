@@ -31,7 +31,6 @@
 
 use super::Instant;
 use super::entry::{Reset, TimerEntry};
-use super::instant::encode;
 use super::wheel::{Expired, Wheel};
 use crossbeam_deque::{Injector, Steal};
 use std::sync::Arc;
@@ -48,11 +47,10 @@ const TICK: Duration = Duration::from_millis(1);
 pub(crate) const QUEUE_BACKLOG: usize = 1024;
 
 pub(crate) struct TimeDriver {
-    /// Tick 0.
-    origin: std::time::Instant,
-    /// `origin` encoded (`instant::encode`): deadlines kept encoded convert to ticks
-    /// with integer arithmetic alone.
-    origin_encoded: u64,
+    /// Tick 0, in nanoseconds on the instant scale (`Instant::as_nanos`, which is also a
+    /// deadline's encoding): instants and encoded deadlines convert to ticks with integer
+    /// arithmetic alone.
+    origin_nanos: u64,
     /// Entries to (re)place in the wheel or remove from it.
     queue: Injector<Arc<TimerEntry>>,
     /// The tick the thread waiting in the poller wakes at; `0` when nobody waits.
@@ -83,29 +81,13 @@ impl TimeCore {
     }
 }
 
-/// `d` in whole ticks, rounded up, saturating. The same as dividing `d.as_nanos()` by the
-/// tick's nanoseconds, without 128-bit arithmetic (a 128-bit division is a libcall, and
-/// this runs on every sleep registration and deadline move): a second is a whole number
-/// of ticks, so only the sub-second part needs rounding.
-fn duration_to_ticks_ceil(d: Duration) -> u64 {
-    const NANOS_PER_TICK: u32 = TICK.subsec_nanos();
-    const TICKS_PER_SEC: u64 = 1_000_000_000 / NANOS_PER_TICK as u64;
-    const _: () = assert!(TICK.as_secs() == 0 && 1_000_000_000 % NANOS_PER_TICK == 0);
-    d.as_secs()
-        .saturating_mul(TICKS_PER_SEC)
-        .saturating_add(u64::from(d.subsec_nanos().div_ceil(NANOS_PER_TICK)))
-}
+/// Nanoseconds per tick.
+const NANOS_PER_TICK: u64 = TICK.as_nanos() as u64;
 
 impl TimeDriver {
     pub(crate) fn new(origin: std::time::Instant) -> TimeDriver {
-        let origin_encoded = encode(Some(Instant::from_std(origin)));
-        debug_assert!(
-            origin >= super::instant::encoding_origin(),
-            "the encoding origin was fixed after the clock's (see `Driver::new`)"
-        );
         TimeDriver {
-            origin,
-            origin_encoded,
+            origin_nanos: Instant::from_std(origin).as_nanos(),
             queue: Injector::new(),
             next_wake: AtomicU64::new(0),
             drain_requested: AtomicBool::new(false),
@@ -116,29 +98,29 @@ impl TimeDriver {
 
     /// The tick a deadline falls in (rounded up; saturating at "never").
     pub(crate) fn deadline_tick(&self, t: Instant) -> u64 {
-        duration_to_ticks_ceil(t.into_std().saturating_duration_since(self.origin))
+        self.encoded_deadline_tick(t.as_nanos())
     }
 
     /// [`deadline_tick`](TimeDriver::deadline_tick) of an encoded deadline (not
-    /// `NO_INSTANT`), without decoding it: both it and the origin count nanoseconds from
-    /// the encoding origin, which lies no later than the clock's origin (`Driver::new`
-    /// fixes it first), so the origin's encoding is exact and the difference is the
-    /// deadline's distance from tick 0.
+    /// `NO_INSTANT`): an encoded deadline is the instant's nanoseconds on the scale the
+    /// origin is kept on, so this is the same integer arithmetic.
     pub(crate) fn encoded_deadline_tick(&self, raw: u64) -> u64 {
         debug_assert_ne!(raw, super::instant::NO_INSTANT);
-        raw.saturating_sub(self.origin_encoded)
-            .div_ceil(u64::from(TICK.subsec_nanos()))
+        raw.saturating_sub(self.origin_nanos)
+            .div_ceil(NANOS_PER_TICK)
     }
 
     /// The tick `now` falls in (rounded down).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        let since = now.into_std().saturating_duration_since(self.origin);
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        now.as_nanos().saturating_sub(self.origin_nanos) / NANOS_PER_TICK
     }
 
     /// The instant a tick starts at.
     pub(crate) fn tick_instant(&self, tick: u64) -> Instant {
-        Instant::from_std(self.origin) + Duration::from_millis(tick)
+        let nanos = tick
+            .saturating_mul(NANOS_PER_TICK)
+            .saturating_add(self.origin_nanos);
+        super::instant::decode(nanos).expect("at or after the origin, so not NO_INSTANT")
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -289,15 +271,28 @@ impl TimeDriver {
 #[cfg(all(test, not(loom)))]
 mod tick_tests {
     use super::*;
+    use crate::time::instant::encode;
     use proptest::prelude::*;
 
-    /// The reference: 128-bit nanoseconds divided by the tick, rounded up, saturating.
-    fn reference(d: Duration) -> u64 {
+    /// The reference, on std instants: the deadline's distance from the origin in 128-bit
+    /// nanoseconds, divided by the tick and rounded up (0 before the origin), saturating.
+    fn reference(origin: std::time::Instant, t: std::time::Instant) -> u64 {
+        let d = t.saturating_duration_since(origin);
         u64::try_from(d.as_nanos().div_ceil(TICK.as_nanos())).unwrap_or(u64::MAX)
+    }
+
+    fn offset(origin: std::time::Instant, before: bool, d: Duration) -> std::time::Instant {
+        if before {
+            origin.checked_sub(d).unwrap_or(origin)
+        } else {
+            origin.checked_add(d).unwrap_or(origin)
+        }
     }
 
     #[test]
     fn ticks_round_up_at_the_edges() {
+        let origin = std::time::Instant::now();
+        let time = TimeDriver::new(origin);
         for d in [
             Duration::ZERO,
             Duration::from_nanos(1),
@@ -306,45 +301,42 @@ mod tick_tests {
             TICK + Duration::from_nanos(1),
             Duration::from_secs(1),
             Duration::from_secs(1) + Duration::from_nanos(1),
-            Duration::from_secs(u64::MAX / 1000),
-            Duration::MAX,
+            Duration::from_secs(86_400 * 365 * 100),
         ] {
-            assert_eq!(duration_to_ticks_ceil(d), reference(d), "{d:?}");
+            for before in [false, true] {
+                let t = offset(origin, before, d);
+                assert_eq!(
+                    time.deadline_tick(Instant::from_std(t)),
+                    reference(origin, t),
+                    "{d:?} before: {before}"
+                );
+            }
+        }
+        // The instant a tick starts at falls in that tick, and its deadline is that tick.
+        for tick in [0, 1, 999, 1000, 1 << 40] {
+            let at = time.tick_instant(tick);
+            assert_eq!(time.now_tick(at), tick);
+            assert_eq!(time.deadline_tick(at), tick);
+            assert_eq!(time.now_tick(at + TICK - Duration::from_nanos(1)), tick);
+            assert_eq!(time.deadline_tick(at + Duration::from_nanos(1)), tick + 1);
         }
     }
 
     proptest! {
-        /// An encoded deadline converts to the tick its decoded instant does, before the
-        /// origin, after it, and far after it (where the encoding saturates).
+        /// A deadline converts to the tick std's 128-bit arithmetic gives, before the origin
+        /// and after it, and its encoding converts to the same tick.
         #[test]
-        fn encoded_deadlines_convert_to_the_same_tick(
+        fn deadlines_convert_to_the_reference_tick(
             before in any::<bool>(),
-            secs in 0u64..(1 << 40),
+            secs in 0u64..(1 << 32),
             nanos in 0u32..1_000_000_000,
         ) {
-            crate::time::instant::encoding_origin();
             let origin = std::time::Instant::now();
             let time = TimeDriver::new(origin);
-            let offset = Duration::new(secs, nanos);
-            let t = if before {
-                origin.checked_sub(offset).unwrap_or(origin)
-            } else {
-                origin.checked_add(offset).unwrap_or(origin)
-            };
-            let t = Instant::from_std(t);
-            let raw = encode(Some(t));
-            let decoded = crate::time::instant::decode(raw).expect("an instant");
-            prop_assert_eq!(time.encoded_deadline_tick(raw), time.deadline_tick(decoded));
-            // Exact wherever the encoding is (within 2^63 ns of the origin).
-            if !before && secs < (1 << 32) {
-                prop_assert_eq!(time.encoded_deadline_tick(raw), time.deadline_tick(t));
-            }
-        }
-
-        #[test]
-        fn ticks_match_the_128_bit_division(secs in any::<u64>(), nanos in 0u32..1_000_000_000) {
-            let d = Duration::new(secs, nanos);
-            prop_assert_eq!(duration_to_ticks_ceil(d), reference(d));
+            let t = offset(origin, before, Duration::new(secs, nanos));
+            let ours = Instant::from_std(t);
+            prop_assert_eq!(time.deadline_tick(ours), reference(origin, t));
+            prop_assert_eq!(time.encoded_deadline_tick(encode(Some(ours))), reference(origin, t));
         }
     }
 }

@@ -5,6 +5,9 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// Nanoseconds in a second.
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
 /// How far ahead "never" is: about 30 years, as far as any program waits in practice, and
 /// far enough from `std::time::Instant`'s limits that arithmetic on it cannot overflow.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -27,9 +30,18 @@ const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// assert_eq!(later - start, Duration::from_millis(5));
 /// assert!(start + Duration::MAX > later);
 /// ```
+///
+/// ## Representation
+/// Nanoseconds on a process-wide scale, one `u64`: adding a duration,
+/// comparing, and turning a deadline into a timer tick are integer operations, and a
+/// deadline is stored in one atomic word as it is. Converting to and from
+/// [`std::time::Instant`] is exact for any instant within 292 years of the process's first
+/// use of the clock.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
-    std: std::time::Instant,
+    /// [`ORIGIN_NANOS`] plus the signed nanoseconds from the process-wide origin to this
+    /// instant; never [`NO_INSTANT`] (the scale saturates at 1 and `u64::MAX`).
+    nanos: u64,
 }
 
 impl Instant {
@@ -39,23 +51,41 @@ impl Instant {
     }
 
     /// The std instant this one stands for.
+    #[inline]
     pub fn into_std(self) -> std::time::Instant {
-        self.std
+        let origin = encoding_origin();
+        if self.nanos >= ORIGIN_NANOS {
+            let after = nanos_to_duration(self.nanos - ORIGIN_NANOS);
+            origin.checked_add(after).unwrap_or(origin)
+        } else {
+            let before = nanos_to_duration(ORIGIN_NANOS - self.nanos);
+            origin.checked_sub(before).unwrap_or(origin)
+        }
     }
 
     /// The arbor instant for a std one.
+    #[inline]
     pub fn from_std(std: std::time::Instant) -> Instant {
-        Instant { std }
+        let origin = encoding_origin();
+        let nanos = match std.checked_duration_since(origin) {
+            Some(after) => ORIGIN_NANOS.saturating_add(duration_to_nanos(after)),
+            None => ORIGIN_NANOS
+                .saturating_sub(duration_to_nanos(origin.duration_since(std)))
+                .max(NO_INSTANT + 1),
+        };
+        Instant { nanos }
     }
 
     /// The time since `earlier`, or zero if `earlier` is later.
+    #[inline]
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
-        self.std.saturating_duration_since(earlier.std)
+        nanos_to_duration(self.nanos.saturating_sub(earlier.nanos))
     }
 
     /// The time since `earlier`, or `None` if `earlier` is later.
+    #[inline]
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.std.checked_duration_since(earlier.std)
+        self.nanos.checked_sub(earlier.nanos).map(nanos_to_duration)
     }
 
     /// The time elapsed since this instant, on the current runtime's clock.
@@ -64,67 +94,82 @@ impl Instant {
     }
 
     /// `self + d`, or `None` on overflow.
+    #[inline]
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
-        self.std.checked_add(d).map(Instant::from_std)
+        let d = u64::try_from(d.as_nanos()).ok()?;
+        self.nanos.checked_add(d).map(|nanos| Instant { nanos })
     }
 
     /// `self - d`, or `None` on underflow.
+    #[inline]
     pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
-        self.std.checked_sub(d).map(Instant::from_std)
+        let d = u64::try_from(d.as_nanos()).ok()?;
+        match self.nanos.checked_sub(d) {
+            Some(nanos) if nanos != NO_INSTANT => Some(Instant { nanos }),
+            _ => None,
+        }
     }
 
     /// `self + d`, saturating at a far-future instant ("never").
     #[inline]
     pub(crate) fn saturating_add(self, d: Duration) -> Instant {
-        // `self + d < self + FAR_FUTURE` exactly when `d < FAR_FUTURE`: one addition on the
-        // common path.
-        if d < FAR_FUTURE {
-            if let Some(t) = self.std.checked_add(d) {
-                return Instant::from_std(t);
-            }
+        // Below `FAR_FUTURE` the nanoseconds fit a `u64` with room to spare: no 128-bit
+        // arithmetic on the common path.
+        let d = if d < FAR_FUTURE { d } else { FAR_FUTURE };
+        let nanos = d.as_secs() * NANOS_PER_SEC + u64::from(d.subsec_nanos());
+        Instant {
+            nanos: self.nanos.saturating_add(nanos),
         }
-        Instant::from_std(self.std.checked_add(FAR_FUTURE).unwrap_or(self.std))
+    }
+
+    /// Nanoseconds on the process-wide scale (the instant's encoding, see [`encode`]).
+    #[inline]
+    pub(crate) fn as_nanos(self) -> u64 {
+        self.nanos
     }
 }
 
-/// How far before its first use the process-wide encoding origin lies (when the OS clock
-/// allows), so that instants computed a little in the past still encode exactly.
-const ENCODING_MARGIN: Duration = Duration::from_secs(3600);
+/// `d` in nanoseconds, saturating.
+#[inline]
+fn duration_to_nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(NANOS_PER_SEC)
+        .saturating_add(u64::from(d.subsec_nanos()))
+}
 
-/// The instant that [`encode`] counts from: set once, at the first encoding.
+/// `nanos` as a duration, without 128-bit arithmetic.
+#[inline]
+fn nanos_to_duration(nanos: u64) -> Duration {
+    Duration::from_nanos(nanos)
+}
+
+/// Where the process-wide origin lies on the scale: in the middle, so instants up to 2^63
+/// ns (292 years) either side of it are exact.
+const ORIGIN_NANOS: u64 = 1 << 63;
+
+/// The std instant at [`ORIGIN_NANOS`]: the first one the process converts.
 static ENCODING_ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
 
 /// The encoding of "no instant".
 pub(crate) const NO_INSTANT: u64 = 0;
 
+#[inline]
 pub(crate) fn encoding_origin() -> std::time::Instant {
-    *ENCODING_ORIGIN.get_or_init(|| {
-        let now = std::time::Instant::now();
-        now.checked_sub(ENCODING_MARGIN).unwrap_or(now)
-    })
+    *ENCODING_ORIGIN.get_or_init(std::time::Instant::now)
 }
 
-/// An optional instant as one `u64`, for atomic storage (a cancel node's deadline):
-/// nanoseconds since a process-wide origin, plus one; [`NO_INSTANT`] for `None`. Instants
-/// before the origin (over an hour before the first encoding) encode as the origin, which
-/// is just as far in the past for every deadline comparison; 2^64 ns is 584 years, far past
-/// the far-future cap of `+`.
+/// An optional instant as one `u64`, for atomic storage (a cancel node's deadline): the
+/// instant's nanoseconds on the process-wide scale, which are never [`NO_INSTANT`], or
+/// [`NO_INSTANT`] for `None`.
+#[inline]
 pub(crate) fn encode(t: Option<Instant>) -> u64 {
-    let Some(t) = t else { return NO_INSTANT };
-    let nanos = t
-        .std
-        .saturating_duration_since(encoding_origin())
-        .as_nanos();
-    u64::try_from(nanos)
-        .unwrap_or(u64::MAX - 1)
-        .min(u64::MAX - 1)
-        + 1
+    t.map_or(NO_INSTANT, Instant::as_nanos)
 }
 
 /// The inverse of [`encode`].
+#[inline]
 pub(crate) fn decode(raw: u64) -> Option<Instant> {
-    (raw != NO_INSTANT)
-        .then(|| Instant::from_std(encoding_origin() + Duration::from_nanos(raw - 1)))
+    (raw != NO_INSTANT).then_some(Instant { nanos: raw })
 }
 
 impl From<std::time::Instant> for Instant {
@@ -135,7 +180,7 @@ impl From<std::time::Instant> for Instant {
 
 impl From<Instant> for std::time::Instant {
     fn from(t: Instant) -> std::time::Instant {
-        t.std
+        t.into_std()
     }
 }
 
@@ -143,26 +188,35 @@ impl From<Instant> for std::time::Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
 
+    #[inline]
     fn add(self, d: Duration) -> Instant {
         self.saturating_add(d)
     }
 }
 
 impl AddAssign<Duration> for Instant {
+    #[inline]
     fn add_assign(&mut self, d: Duration) {
         *self = *self + d;
     }
 }
 
+/// # Panics
+/// If the result would lie before the representable range (as std's does on underflow).
 impl Sub<Duration> for Instant {
     type Output = Instant;
 
+    #[inline]
+    #[track_caller]
     fn sub(self, d: Duration) -> Instant {
-        Instant::from_std(self.std - d)
+        self.checked_sub(d)
+            .expect("overflow when subtracting duration from instant")
     }
 }
 
 impl SubAssign<Duration> for Instant {
+    #[inline]
+    #[track_caller]
     fn sub_assign(&mut self, d: Duration) {
         *self = *self - d;
     }
@@ -172,6 +226,7 @@ impl SubAssign<Duration> for Instant {
 impl Sub<Instant> for Instant {
     type Output = Duration;
 
+    #[inline]
     fn sub(self, earlier: Instant) -> Duration {
         self.saturating_duration_since(earlier)
     }
@@ -179,6 +234,72 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.std.fmt(f)
+        self.into_std().fmt(f)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A std instant `secs`/`nanos` before or after now.
+    fn std_at(before: bool, secs: u64, nanos: u32) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        let d = Duration::new(secs, nanos);
+        if before {
+            now.checked_sub(d).unwrap_or(now)
+        } else {
+            now.checked_add(d).unwrap_or(now)
+        }
+    }
+
+    #[test]
+    fn far_future_saturates_and_stays_ordered() {
+        let now = Instant::now();
+        let never = now + Duration::MAX;
+        assert_eq!(never, now + FAR_FUTURE);
+        assert!(never > now + Duration::from_secs(86_400 * 365 * 29));
+        assert_eq!(never - now, FAR_FUTURE);
+        // The top of the scale saturates instead of wrapping.
+        let top = Instant { nanos: u64::MAX };
+        assert_eq!(top + Duration::from_secs(1), top);
+        assert_eq!(top.checked_add(Duration::from_nanos(1)), None);
+        // The bottom of the scale is never "no instant".
+        let bottom = Instant { nanos: 1 };
+        assert_eq!(bottom.checked_sub(Duration::from_nanos(1)), None);
+        assert_eq!(encode(Some(bottom)), 1);
+        assert_eq!(decode(encode(Some(now))), Some(now));
+        assert_eq!(decode(encode(None)), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflow when subtracting duration from instant")]
+    fn subtracting_past_the_scale_panics_like_std() {
+        let _ = Instant { nanos: 5 } - Duration::from_nanos(5);
+    }
+
+    proptest! {
+        /// Conversion from and to std is exact, and arithmetic and order agree with std's,
+        /// for instants years either side of now (and sums short of the far-future cap).
+        #[test]
+        fn agrees_with_std(
+            a in (any::<bool>(), 0u64..(1 << 32), 0u32..1_000_000_000),
+            b in (any::<bool>(), 0u64..(1 << 32), 0u32..1_000_000_000),
+            d in (0u64..(1 << 29), 0u32..1_000_000_000),
+        ) {
+            let (sa, sb) = (std_at(a.0, a.1, a.2), std_at(b.0, b.1, b.2));
+            let d = Duration::new(d.0, d.1);
+            let (ia, ib) = (Instant::from_std(sa), Instant::from_std(sb));
+            prop_assert_eq!(ia.into_std(), sa);
+            prop_assert_eq!(ia.cmp(&ib), sa.cmp(&sb));
+            prop_assert_eq!(ia == ib, sa == sb);
+            prop_assert_eq!(ia - ib, sa.saturating_duration_since(sb));
+            prop_assert_eq!(ia.checked_duration_since(ib), sa.checked_duration_since(sb));
+            prop_assert_eq!((ia + d).into_std(), sa + d);
+            prop_assert_eq!(ia.checked_add(d).map(Instant::into_std), sa.checked_add(d));
+            prop_assert_eq!(ia.checked_sub(d).map(Instant::into_std), sa.checked_sub(d));
+            prop_assert_eq!(decode(encode(Some(ia))), Some(ia));
+        }
     }
 }

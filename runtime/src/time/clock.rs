@@ -63,7 +63,7 @@ impl Clock {
 
     pub(crate) fn now(&self) -> Instant {
         if !self.virtualized.load(Ordering::Acquire) {
-            return Instant::from_std(std::time::Instant::now());
+            return super::instant::os_now();
         }
         let inner = self.lock();
         Instant::from_std(match inner.unfrozen {
@@ -135,11 +135,11 @@ pub(crate) fn now() -> Instant {
     // Until some runtime in the process pauses its clock, every clock is the OS clock:
     // skip the thread-local lookup of the current runtime.
     if !ANY_VIRTUALIZED.load(Ordering::Acquire) {
-        return Instant::from_std(std::time::Instant::now());
+        return super::instant::os_now();
     }
     context::with_handle(|h| match h {
         Some(h) => h.driver().clock.now(),
-        None => Instant::from_std(std::time::Instant::now()),
+        None => super::instant::os_now(),
     })
 }
 

@@ -147,15 +147,82 @@ fn nanos_to_duration(nanos: u64) -> Duration {
 /// ns (292 years) either side of it are exact.
 const ORIGIN_NANOS: u64 = 1 << 63;
 
-/// The std instant at [`ORIGIN_NANOS`]: the first one the process converts.
-static ENCODING_ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+/// The process-wide origin: the std instant at [`ORIGIN_NANOS`], and (on Linux) the
+/// `CLOCK_MONOTONIC` reading that [`os_now`] maps to it.
+struct Origin {
+    std: std::time::Instant,
+    #[cfg(target_os = "linux")]
+    raw: u64,
+}
+
+/// Fixed by the first conversion or clock read in the process.
+static ORIGIN: OnceLock<Origin> = OnceLock::new();
 
 /// The encoding of "no instant".
 pub(crate) const NO_INSTANT: u64 = 0;
 
 #[inline]
+fn origin() -> &'static Origin {
+    ORIGIN.get_or_init(Origin::new)
+}
+
+#[inline]
 pub(crate) fn encoding_origin() -> std::time::Instant {
-    *ENCODING_ORIGIN.get_or_init(std::time::Instant::now)
+    origin().std
+}
+
+impl Origin {
+    /// std's `Instant` is `CLOCK_MONOTONIC` on Linux, but its raw value is private, so the
+    /// two are tied by reading them back to back: std's first, then the raw clock. The raw
+    /// reading is then no earlier than std's, so the OS clock as [`os_now`] reads it trails
+    /// std's by the gap between the two reads (the shortest of a few tries, tens of
+    /// nanoseconds), and never runs ahead of it: a timer armed on one clock never fires
+    /// before its deadline on the other. Conversions to and from std are exact.
+    #[cfg(target_os = "linux")]
+    fn new() -> Origin {
+        let mut best: Option<(u64, Origin)> = None;
+        for _ in 0..8 {
+            let before = raw_now();
+            let std = std::time::Instant::now();
+            let raw = raw_now();
+            let gap = raw - before;
+            if best.as_ref().is_none_or(|(shortest, _)| gap < *shortest) {
+                best = Some((gap, Origin { std, raw }));
+            }
+        }
+        best.expect("at least one try").1
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new() -> Origin {
+        Origin {
+            std: std::time::Instant::now(),
+        }
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (the vDSO's `clock_gettime`, without libc's or std's
+/// wrapping).
+#[cfg(target_os = "linux")]
+#[inline]
+fn raw_now() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    // A monotonic clock's seconds and nanoseconds are never negative.
+    (t.tv_sec as u64) * NANOS_PER_SEC + t.tv_nsec as u64
+}
+
+/// Now on the OS clock (see [`Origin::new`] for how it relates to std's).
+#[inline]
+pub(crate) fn os_now() -> Instant {
+    #[cfg(target_os = "linux")]
+    {
+        let origin = origin();
+        Instant {
+            nanos: ORIGIN_NANOS.saturating_add(raw_now().saturating_sub(origin.raw)),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    Instant::from_std(std::time::Instant::now())
 }
 
 /// An optional instant as one `u64`, for atomic storage (a cancel node's deadline): the
@@ -271,6 +338,25 @@ mod tests {
         assert_eq!(encode(Some(bottom)), 1);
         assert_eq!(decode(encode(Some(now))), Some(now));
         assert_eq!(decode(encode(None)), None);
+    }
+
+    /// The OS clock as arbor reads it never runs ahead of std's, and trails it by far less
+    /// than a timer tick.
+    #[test]
+    fn the_os_clock_never_runs_ahead_of_std() {
+        for _ in 0..10_000 {
+            let before = std::time::Instant::now();
+            let ours = os_now();
+            let after = std::time::Instant::now();
+            assert!(
+                ours <= Instant::from_std(after),
+                "{ours:?} is after {after:?}"
+            );
+            assert!(
+                ours + Duration::from_micros(100) >= Instant::from_std(before),
+                "{ours:?} trails {before:?} by 100 us or more"
+            );
+        }
     }
 
     #[test]

@@ -43,12 +43,27 @@
 //! through the wait list are ordered by the `waiters` lock.
 //!
 //! An uncontended acquire/release pair is two CASes and never touches the lock.
+//!
+//! # Grants without the lock on the waiter's side
+//!
+//! A queued waiter takes a ticket (`next_ticket`, under the lock); tickets grow in queue
+//! order. The grant of the head takes it out of the list (its slot is freed) and then
+//! stores `granted_upto = ticket + 1` (`Release`, under the lock). Every waiter queued
+//! before the head has been granted or has left by then (the queue is FIFO and only a grant
+//! or the owner removes an entry), so a waiter is granted exactly when
+//! `granted_upto > its ticket`. Its poll reads that (`Acquire`) before anything else and,
+//! if granted, is done without the lock (the releaser's writes happen before the waiter's
+//! reads through the `Release`/`Acquire` pair); its key is stale and is never used again.
+//! If not, it locks and reads it again: grants happen under the lock, so that read is
+//! final, and only then does it touch its entry. A dropped waiter does the same: granted, it
+//! releases its permits as any holder would; still queued, it removes its entry under the
+//! lock and passes on what it had been assigned.
 
 use super::lock;
 use super::wait_list::{WaitKey, WaitList, WakeList};
 use crate::coop;
 use crate::loom::sync::Mutex;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -64,11 +79,18 @@ const PERMIT_SHIFT: u32 = 1;
 /// `available << PERMIT_SHIFT` and a sum of two in-range counts never overflow.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
-/// What a queued waiter asked for and still lacks.
+/// What a queued waiter asked for and still lacks, and its place in line.
 #[derive(Debug)]
 struct Need {
     wanted: usize,
     remaining: usize,
+    ticket: u64,
+}
+
+/// The wait list and the next ticket to hand out (see "Grants without the lock").
+struct Waiters {
+    list: WaitList<Need, ()>,
+    next_ticket: u64,
 }
 
 /// A FIFO-fair counting semaphore; see the module documentation.
@@ -76,7 +98,9 @@ pub(crate) struct Permits {
     /// `available << PERMIT_SHIFT | QUEUED`.
     state: AtomicUsize,
     /// Waiters, oldest first. Lock order: this lock is a leaf (no other lock is taken under it).
-    waiters: Mutex<WaitList<Need, ()>>,
+    waiters: Mutex<Waiters>,
+    /// Every waiter whose ticket is below this has been granted (written under `waiters`).
+    granted_upto: AtomicU64,
 }
 
 impl Permits {
@@ -92,7 +116,11 @@ impl Permits {
         );
         Permits {
             state: AtomicUsize::new(permits << PERMIT_SHIFT),
-            waiters: Mutex::new(WaitList::new()),
+            waiters: Mutex::new(Waiters {
+                list: WaitList::new(),
+                next_ticket: 0,
+            }),
+            granted_upto: AtomicU64::new(0),
         }
     }
 
@@ -170,7 +198,7 @@ impl Permits {
         }
         let mut wakers = WakeList::new();
         let mut waiters = lock(&self.waiters);
-        self.assign(n, &mut waiters, &mut wakers);
+        self.assign(n, &mut waiters.list, &mut wakers);
         drop(waiters);
         wakers.wake_all();
     }
@@ -190,8 +218,10 @@ impl Permits {
             };
             if need.remaining <= n {
                 n -= need.remaining;
-                need.remaining = 0;
-                waiters.grant_front((), wakers);
+                let ticket = need.ticket;
+                waiters.pop_front(wakers);
+                // Release: our writes under these permits happen before the waiter's reads.
+                self.granted_upto.store(ticket + 1, Ordering::Release);
             } else {
                 need.remaining -= n;
                 n = 0;
@@ -259,8 +289,8 @@ pub(crate) struct Acquire<'a> {
     permits: &'a Permits,
     /// Permits asked for.
     wanted: usize,
-    /// `Some` while queued or granted-but-unobserved.
-    key: Option<WaitKey>,
+    /// `Some` while queued or granted-but-unobserved: the entry and the ticket.
+    key: Option<(WaitKey, u64)>,
 }
 
 impl Future for Acquire<'_> {
@@ -270,7 +300,7 @@ impl Future for Acquire<'_> {
         let coop = ready!(coop::poll_proceed(cx));
         let this = &mut *self;
         let permits = this.permits;
-        let Some(key) = &this.key else {
+        let Some((key, ticket)) = &this.key else {
             if this.wanted == 0 || permits.try_acquire(this.wanted) {
                 coop.made_progress();
                 return Poll::Ready(());
@@ -286,16 +316,21 @@ impl Future for Acquire<'_> {
                 }
             };
         };
+        let ticket = *ticket;
+        if permits.is_granted(ticket) {
+            // The grant freed our entry: the key is stale.
+            this.key = None;
+            coop.made_progress();
+            return Poll::Ready(());
+        }
         let mut waiters = lock(&permits.waiters);
-        if waiters.is_granted(key) {
-            let key = this.key.take().expect("checked above");
-            let removed = waiters.remove(key);
+        if permits.is_granted(ticket) {
             drop(waiters);
-            drop(removed);
+            this.key = None;
             coop.made_progress();
             Poll::Ready(())
         } else {
-            let old = waiters.set_waker(key, cx.waker());
+            let old = waiters.list.set_waker(key, cx.waker());
             drop(waiters);
             drop(old);
             Poll::Pending
@@ -304,9 +339,15 @@ impl Future for Acquire<'_> {
 }
 
 impl Permits {
+    /// Whether the waiter holding `ticket` has been granted (see "Grants without the lock").
+    fn is_granted(&self, ticket: u64) -> bool {
+        // Acquire: pairs with the grant's Release.
+        self.granted_upto.load(Ordering::Acquire) > ticket
+    }
+
     /// The slow path of [`Acquire`]: takes the permits if possible now (`None`), else queues
     /// a waiter holding whatever was available (`Some(key)`).
-    fn acquire_slow(&self, wanted: usize, cx: &Context<'_>) -> Option<WaitKey> {
+    fn acquire_slow(&self, wanted: usize, cx: &Context<'_>) -> Option<(WaitKey, u64)> {
         let mut waiters = lock(&self.waiters);
         let mut cur = self.state.load(Ordering::Acquire);
         let remaining = loop {
@@ -331,23 +372,41 @@ impl Permits {
                 Err(actual) => cur = actual,
             }
         };
-        Some(waiters.push_back(Need { wanted, remaining }, cx.waker()))
+        let ticket = waiters.next_ticket;
+        waiters.next_ticket += 1;
+        let need = Need {
+            wanted,
+            remaining,
+            ticket,
+        };
+        Some((waiters.list.push_back(need, cx.waker()), ticket))
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+        let Some((key, ticket)) = self.key.take() else {
+            return;
+        };
         let permits = self.permits;
+        if permits.is_granted(ticket) {
+            // Granted and never observed: the permits are ours to give back.
+            permits.release(self.wanted);
+            return;
+        }
         let mut wakers = WakeList::new();
         let mut waiters = lock(&permits.waiters);
-        let removed = waiters.remove(key);
-        // Granted: all `wanted` permits are ours; queued: the part already assigned.
-        let held = match removed.grant {
-            Some(()) => removed.data.wanted,
-            None => removed.data.wanted - removed.data.remaining,
-        };
-        permits.assign(held, &mut waiters, &mut wakers);
+        if permits.is_granted(ticket) {
+            drop(waiters);
+            permits.release(self.wanted);
+            return;
+        }
+        // Still queued (final: grants happen under the lock): the key is ours.
+        let removed = waiters.list.remove(key);
+        debug_assert!(removed.grant.is_none(), "permit grants leave the list");
+        // The part of what we wanted that was already assigned to us.
+        let held = removed.data.wanted - removed.data.remaining;
+        permits.assign(held, &mut waiters.list, &mut wakers);
         drop(waiters);
         drop(removed);
         wakers.wake_all();

@@ -33,7 +33,10 @@
 //! # Invariants
 //!
 //! - A [`WaitKey`] is not `Clone`: exactly one future owns each entry, and [`WaitList::remove`]
-//!   consumes the key, so an index is never used after its slot is freed.
+//!   consumes the key, so an index is never used after its slot is freed. The one
+//!   exception is [`WaitList::pop_front`], which frees the head's slot for the primitive;
+//!   a primitive that uses it tells the owner through its own atomic, which the owner reads
+//!   before it touches the list (`permits.rs`).
 //! - Wakers are never woken, and old wakers never dropped, while the list is borrowed: waking
 //!   runs user code, and dropping a waker may drop a task, whose future may try to take the
 //!   same lock. [`WakeList::wake_all`] runs after the caller released the lock, and the
@@ -171,6 +174,32 @@ impl<W, G> WaitList<W, G> {
         entry.state = State::Granted(grant);
         wakers.push(entry.waker.take());
         true
+    }
+
+    /// Takes the oldest queued waiter out of the list, moving its waker into `wakers`, and
+    /// returns its data; `None` if nobody is queued. Its slot is freed at once, so its
+    /// [`WaitKey`] goes stale: the primitive must tell the key's owner by other means (an
+    /// atomic it reads before touching the list) that it may not use the key again.
+    pub(crate) fn pop_front(&mut self, wakers: &mut WakeList) -> Option<W> {
+        let index = self.head;
+        if index == NIL {
+            return None;
+        }
+        self.unlink(index);
+        let slot = std::mem::replace(
+            &mut self.slots[index],
+            Slot::Vacant {
+                next_free: self.free,
+            },
+        );
+        self.free = index;
+        match slot {
+            Slot::Occupied(entry) => {
+                wakers.push(entry.waker);
+                Some(entry.data)
+            }
+            Slot::Vacant { .. } => unreachable!("the queue points at a vacant slot"),
+        }
     }
 
     /// Grants every queued waiter, oldest first, what `grant` returns for its data.
@@ -372,6 +401,31 @@ mod tests {
         assert_eq!(list.remove(k4).grant, Some(4));
         assert_eq!(list.remove(k0).grant, Some(0));
         wakers.wake_all();
+    }
+
+    #[test]
+    fn pop_front_takes_the_head_frees_its_slot_and_hands_over_its_waker() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut list: WaitList<u32, ()> = WaitList::new();
+        let mut wakers = WakeList::new();
+        assert_eq!(list.pop_front(&mut wakers), None);
+        let _k0 = list.push_back(0, &waker);
+        let k1 = list.push_back(1, &waker);
+        let _k2 = list.push_back(2, &waker);
+        // A queued entry in the middle leaves; the rest pop in order.
+        assert_eq!(list.remove(k1).data, 1);
+        assert_eq!(list.pop_front(&mut wakers), Some(0));
+        assert_eq!(list.len(), 1);
+        // The popped head's slot is the next one reused.
+        let k3 = list.push_back(3, &waker);
+        assert_eq!(k3.0, 0);
+        assert_eq!(list.pop_front(&mut wakers), Some(2));
+        assert_eq!(list.pop_front(&mut wakers), Some(3));
+        assert!(list.is_empty());
+        assert_eq!(count.0.load(SeqCst), 0, "nothing is woken before wake_all");
+        wakers.wake_all();
+        assert_eq!(count.0.load(SeqCst), 3);
     }
 
     #[test]

@@ -203,3 +203,50 @@ fn an_overflowing_add_permits_panics_before_serving_a_waiter() {
     drop(permit);
     assert_eq!(sem.available_permits(), 1);
 }
+
+rt_test! {
+    // Waiters cancelled from another task while grants race them (queued, partly served,
+    // or granted but not yet polled): no permit is lost or duplicated. Each round queues
+    // waiters for 1-3 permits of 4 behind a holder, releases, and cancels every other
+    // waiter while the grants are handed out.
+    fn cancelled_waiters_racing_grants_lose_and_duplicate_no_permit(rt: &Runtime) {
+        const PERMITS: usize = 4;
+        let (max_seen, left) = rt.block_on(async {
+            let sem = Arc::new(Semaphore::new(PERMITS));
+            let inside = Arc::new(AtomicUsize::new(0));
+            let max_seen = Arc::new(AtomicUsize::new(0));
+            for round in 0..40usize {
+                let holder = sem.acquire_many(PERMITS).await;
+                let tasks: Vec<_> = (0..16usize)
+                    .map(|i| {
+                        let (sem, inside, max_seen) =
+                            (sem.clone(), inside.clone(), max_seen.clone());
+                        let n = 1 + (i + round) % 3;
+                        spawn(async move {
+                            let _permit = sem.acquire_many(n).await;
+                            let now = inside.fetch_add(n, SeqCst) + n;
+                            max_seen.fetch_max(now, SeqCst);
+                            yield_now().await;
+                            inside.fetch_sub(n, SeqCst);
+                        })
+                    })
+                    .collect();
+                // Let the waiters queue, then release and cancel half of them at once.
+                for _ in 0..4 {
+                    yield_now().await;
+                }
+                drop(holder);
+                for t in tasks.iter().skip(round % 2).step_by(2) {
+                    t.cancel();
+                }
+                for t in tasks {
+                    let _ = t.await; // finished or cancelled
+                }
+                assert_eq!(sem.available_permits(), PERMITS, "round {round}");
+            }
+            (max_seen.load(SeqCst), sem.available_permits())
+        });
+        assert!(max_seen <= PERMITS, "{max_seen} permits were held at once");
+        assert_eq!(left, PERMITS, "every permit came back");
+    }
+}

@@ -16,7 +16,10 @@ const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 ///
 /// Inside a runtime, [`Instant::now`] reads that runtime's clock, which tests can pause and
 /// advance ([`pause`](crate::time::pause), [`advance`](crate::time::advance)); outside,
-/// it is the OS clock. It converts to and from [`std::time::Instant`].
+/// it is the OS clock. It converts to and from [`std::time::Instant`] exactly. On Linux the
+/// OS clock is read straight from the vDSO (`CLOCK_MONOTONIC`, std's clock too); it may
+/// trail `std::time::Instant::now()` by tens of nanoseconds, never lead it, so a deadline
+/// taken from either clock never fires early by the other.
 ///
 /// Adding [`Duration::MAX`] never overflows: the sum saturates at a far-future instant that
 /// every timer treats as "never".

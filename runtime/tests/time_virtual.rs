@@ -287,3 +287,34 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(
 }
 
 use std::future::Future;
+
+/// The OS clock (read straight from the kernel) and virtual time (kept on std's instants)
+/// agree on direction: pausing never moves time back, nor does resuming. Before the first
+/// pause, std's clock is never behind a reading of ours taken before it (after it, virtual
+/// time may run ahead of the OS clock: a pause starts on a whole tick, `advance` adds).
+#[test]
+fn pausing_and_resuming_never_move_time_back() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        for round in 0..200 {
+            let running = Instant::now();
+            let std_after = std::time::Instant::now();
+            if round == 0 {
+                assert!(running.into_std() <= std_after, "ours ran ahead of std's");
+            }
+            time::pause();
+            let paused = Instant::now();
+            assert!(
+                paused >= running,
+                "pausing moved time back: {running:?} -> {paused:?}"
+            );
+            time::advance(Duration::from_micros(10)).await;
+            time::resume();
+            let resumed = Instant::now();
+            assert!(
+                resumed >= paused,
+                "resuming moved time back: {paused:?} -> {resumed:?}"
+            );
+        }
+    });
+}

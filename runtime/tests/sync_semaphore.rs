@@ -204,6 +204,26 @@ fn an_overflowing_add_permits_panics_before_serving_a_waiter() {
     assert_eq!(sem.available_permits(), 1);
 }
 
+/// Counts `n` in `inside` while it lives (dropped before the permit it counts: declared
+/// after it).
+struct Inside<'a> {
+    inside: &'a AtomicUsize,
+    n: usize,
+}
+
+impl<'a> Inside<'a> {
+    fn enter(inside: &'a AtomicUsize, n: usize) -> Inside<'a> {
+        inside.fetch_add(n, SeqCst);
+        Inside { inside, n }
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.inside.fetch_sub(self.n, SeqCst);
+    }
+}
+
 rt_test! {
     // Waiters cancelled from another task while grants race them (queued, partly served,
     // or granted but not yet polled): no permit is lost or duplicated. Each round queues
@@ -224,10 +244,11 @@ rt_test! {
                         let n = 1 + (i + round) % 3;
                         spawn(async move {
                             let _permit = sem.acquire_many(n).await;
-                            let now = inside.fetch_add(n, SeqCst) + n;
-                            max_seen.fetch_max(now, SeqCst);
+                            // Counted out on drop too: a task cancelled while it holds the
+                            // permit gives it back when its future is dropped.
+                            let _inside = Inside::enter(&inside, n);
+                            max_seen.fetch_max(inside.load(SeqCst), SeqCst);
                             yield_now().await;
-                            inside.fetch_sub(n, SeqCst);
                         })
                     })
                     .collect();

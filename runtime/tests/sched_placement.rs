@@ -137,6 +137,16 @@ struct Burners {
 }
 
 impl Burners {
+    /// A multi-thread runtime with one worker, the burners started on it.
+    fn on_one_worker() -> (Runtime, Burners) {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let burners = Burners::start(&rt);
+        (rt, burners)
+    }
+
     fn start(rt: &Runtime) -> Burners {
         let polls = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -176,11 +186,7 @@ impl Burners {
 fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
     const PROBES: usize = 24;
     const WARM_UP: usize = 4;
-    let rt = Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    let burners = Burners::start(&rt);
+    let (rt, burners) = Burners::on_one_worker();
     let polls = burners.polls.clone();
     let event = Arc::new(arbor_runtime::sync::Event::new());
     let woken_at = Arc::new(AtomicUsize::new(0));
@@ -227,11 +233,7 @@ fn a_task_woken_from_outside_waits_for_one_long_poll_not_two() {
 #[test]
 fn a_task_woken_by_another_thread_while_running_does_not_wait_behind_the_queue() {
     const ROUNDS: usize = 8;
-    let rt = Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    let burners = Burners::start(&rt);
+    let (rt, burners) = Burners::on_one_worker();
     let polls = burners.polls.clone();
     // The task hands its waker to this thread and spins, inside its poll, until this
     // thread has woken it; then it returns `Pending`. Each later poll records how many

@@ -316,25 +316,20 @@ impl Future for Acquire<'_> {
                 }
             };
         };
-        let ticket = *ticket;
-        if permits.is_granted(ticket) {
-            // The grant freed our entry: the key is stale.
-            this.key = None;
-            coop.made_progress();
-            return Poll::Ready(());
+        if !permits.is_granted(*ticket) {
+            let mut waiters = lock(&permits.waiters);
+            // Under the lock the answer is final (grants happen under it).
+            if !permits.is_granted(*ticket) {
+                let old = waiters.list.set_waker(key, cx.waker());
+                drop(waiters);
+                drop(old);
+                return Poll::Pending;
+            }
         }
-        let mut waiters = lock(&permits.waiters);
-        if permits.is_granted(ticket) {
-            drop(waiters);
-            this.key = None;
-            coop.made_progress();
-            Poll::Ready(())
-        } else {
-            let old = waiters.list.set_waker(key, cx.waker());
-            drop(waiters);
-            drop(old);
-            Poll::Pending
-        }
+        // The grant freed our entry: the key is stale.
+        this.key = None;
+        coop.made_progress();
+        Poll::Ready(())
     }
 }
 
@@ -389,27 +384,26 @@ impl Drop for Acquire<'_> {
             return;
         };
         let permits = self.permits;
-        if permits.is_granted(ticket) {
-            // Granted and never observed: the permits are ours to give back.
-            permits.release(self.wanted);
-            return;
+        if !permits.is_granted(ticket) {
+            let mut waiters = lock(&permits.waiters);
+            // Under the lock the answer is final (grants happen under it).
+            if !permits.is_granted(ticket) {
+                // Still queued: the key is ours. Pass on the part of what we wanted that
+                // was already assigned to us.
+                let removed = waiters.list.remove(key);
+                debug_assert!(removed.grant.is_none(), "permit grants leave the list");
+                let held = removed.data.wanted - removed.data.remaining;
+                let mut wakers = WakeList::new();
+                permits.assign(held, &mut waiters.list, &mut wakers);
+                drop(waiters);
+                drop(removed);
+                wakers.wake_all();
+                return;
+            }
         }
-        let mut wakers = WakeList::new();
-        let mut waiters = lock(&permits.waiters);
-        if permits.is_granted(ticket) {
-            drop(waiters);
-            permits.release(self.wanted);
-            return;
-        }
-        // Still queued (final: grants happen under the lock): the key is ours.
-        let removed = waiters.list.remove(key);
-        debug_assert!(removed.grant.is_none(), "permit grants leave the list");
-        // The part of what we wanted that was already assigned to us.
-        let held = removed.data.wanted - removed.data.remaining;
-        permits.assign(held, &mut waiters.list, &mut wakers);
-        drop(waiters);
-        drop(removed);
-        wakers.wake_all();
+        // Granted and never observed: the permits are ours to give back (the lock, if
+        // taken, is released by now).
+        permits.release(self.wanted);
     }
 }
 

@@ -186,20 +186,9 @@ impl<W, G> WaitList<W, G> {
             return None;
         }
         self.unlink(index);
-        let slot = std::mem::replace(
-            &mut self.slots[index],
-            Slot::Vacant {
-                next_free: self.free,
-            },
-        );
-        self.free = index;
-        match slot {
-            Slot::Occupied(entry) => {
-                wakers.push(entry.waker);
-                Some(entry.data)
-            }
-            Slot::Vacant { .. } => unreachable!("the queue points at a vacant slot"),
-        }
+        let entry = self.free_slot(index);
+        wakers.push(entry.waker);
+        Some(entry.data)
     }
 
     /// Grants every queued waiter, oldest first, what `grant` returns for its data.
@@ -233,22 +222,28 @@ impl<W, G> WaitList<W, G> {
         if let State::Queued { .. } = self.entry(index).state {
             self.unlink(index);
         }
-        let slot = std::mem::replace(
-            &mut self.slots[index],
-            Slot::Vacant {
-                next_free: self.free,
+        let entry = self.free_slot(index);
+        Removed {
+            data: entry.data,
+            grant: match entry.state {
+                State::Granted(g) => Some(g),
+                State::Queued { .. } => None,
             },
-        );
-        self.free = index;
-        match slot {
-            Slot::Occupied(entry) => Removed {
-                data: entry.data,
-                grant: match entry.state {
-                    State::Granted(g) => Some(g),
-                    State::Queued { .. } => None,
-                },
-                waker: entry.waker,
-            },
+            waker: entry.waker,
+        }
+    }
+
+    /// Puts the occupied slot `index` (already unlinked from the queue) on the free list and
+    /// returns its entry.
+    fn free_slot(&mut self, index: usize) -> Entry<W, G> {
+        let vacant = Slot::Vacant {
+            next_free: self.free,
+        };
+        match std::mem::replace(&mut self.slots[index], vacant) {
+            Slot::Occupied(entry) => {
+                self.free = index;
+                entry
+            }
             Slot::Vacant { .. } => unreachable!("a WaitKey points at a vacant slot"),
         }
     }

@@ -58,10 +58,10 @@ impl Instant {
     pub fn into_std(self) -> std::time::Instant {
         let origin = encoding_origin();
         if self.nanos >= ORIGIN_NANOS {
-            let after = nanos_to_duration(self.nanos - ORIGIN_NANOS);
+            let after = Duration::from_nanos(self.nanos - ORIGIN_NANOS);
             origin.checked_add(after).unwrap_or(origin)
         } else {
-            let before = nanos_to_duration(ORIGIN_NANOS - self.nanos);
+            let before = Duration::from_nanos(ORIGIN_NANOS - self.nanos);
             origin.checked_sub(before).unwrap_or(origin)
         }
     }
@@ -82,13 +82,15 @@ impl Instant {
     /// The time since `earlier`, or zero if `earlier` is later.
     #[inline]
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
-        nanos_to_duration(self.nanos.saturating_sub(earlier.nanos))
+        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
     }
 
     /// The time since `earlier`, or `None` if `earlier` is later.
     #[inline]
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.nanos.checked_sub(earlier.nanos).map(nanos_to_duration)
+        self.nanos
+            .checked_sub(earlier.nanos)
+            .map(Duration::from_nanos)
     }
 
     /// The time elapsed since this instant, on the current runtime's clock.
@@ -138,12 +140,6 @@ fn duration_to_nanos(d: Duration) -> u64 {
     d.as_secs()
         .saturating_mul(NANOS_PER_SEC)
         .saturating_add(u64::from(d.subsec_nanos()))
-}
-
-/// `nanos` as a duration, without 128-bit arithmetic.
-#[inline]
-fn nanos_to_duration(nanos: u64) -> Duration {
-    Duration::from_nanos(nanos)
 }
 
 /// Where the process-wide origin lies on the scale: in the middle, so instants up to 2^63

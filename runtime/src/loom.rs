@@ -54,6 +54,16 @@ pub(crate) mod sync {
     }
 }
 
+/// A spin-wait hint: std's, or under loom a yield to the other threads (a spin on another
+/// thread's progress would otherwise be explored forever).
+pub(crate) mod hint {
+    #[cfg(not(loom))]
+    pub(crate) use std::hint::spin_loop;
+
+    #[cfg(loom)]
+    pub(crate) use loom::hint::spin_loop;
+}
+
 #[cfg(loom)]
 pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;

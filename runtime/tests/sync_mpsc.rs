@@ -253,6 +253,80 @@ fn zero_capacity_panics_with_a_clear_message() {
 }
 
 #[test]
+#[should_panic(expected = "the capacity must be at most")]
+fn a_capacity_beyond_the_maximum_panics_with_a_clear_message() {
+    let _ = mpsc::channel::<()>(usize::MAX);
+}
+
+#[test]
+fn a_large_bound_holds_exactly_that_many_in_order() {
+    // Bounds above the preallocated ring (1024) keep values in growing segments.
+    for capacity in [1, 2, 1024, 1025, 5000] {
+        let (tx, mut rx) = mpsc::channel(capacity);
+        for i in 0..capacity {
+            tx.try_send(i).unwrap();
+        }
+        assert_eq!(tx.try_send(capacity), Err(TrySendError::Full(capacity)));
+        assert_eq!(rx.len(), capacity);
+        for i in 0..capacity {
+            assert_eq!(rx.try_recv(), Ok(i));
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        // The room came back: the channel fills again.
+        for i in 0..capacity {
+            tx.try_send(i).unwrap();
+        }
+        assert!(matches!(tx.try_send(0), Err(TrySendError::Full(0))));
+    }
+}
+
+#[test]
+fn a_value_racing_the_receivers_drop_is_dropped_at_once_not_kept_for_no_one() {
+    // The value is a oneshot reply sender (the actor pattern): if the channel kept it after
+    // the receiver (the actor) was gone, the caller would wait for a reply forever, for as
+    // long as any sender lives. Raced from two threads, many times.
+    type Rx = Box<dyn Send>;
+    let (hand_over, receivers) = std::sync::mpsc::channel::<Rx>();
+    let start = Arc::new(std::sync::Barrier::new(2));
+    let (dropped, was_dropped) = std::sync::mpsc::channel();
+    let dropper = {
+        let start = start.clone();
+        std::thread::spawn(move || {
+            for rx in receivers {
+                start.wait();
+                drop(rx);
+                dropped.send(()).unwrap();
+            }
+        })
+    };
+    for bounded in [false, true] {
+        for _ in 0..5_000 {
+            let (reply, mut answer) = arbor_runtime::sync::oneshot::channel::<()>();
+            let (send, rx): (Box<dyn Fn(_) -> bool + Send>, Rx) = if bounded {
+                let (tx, rx) = mpsc::channel(1);
+                (Box::new(move |v| tx.try_send(v).is_ok()), Box::new(rx))
+            } else {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Box::new(move |v| tx.send(v).is_ok()), Box::new(rx))
+            };
+            hand_over.send(rx).unwrap();
+            start.wait(); // the receiver's drop and this send start together
+            let sent = send(reply);
+            was_dropped.recv().unwrap();
+            // The sender (inside `send`) is still alive here.
+            assert_eq!(
+                answer.try_recv(),
+                Err(arbor_runtime::sync::oneshot::TryRecvError::Closed),
+                "the reply sender (sent: {sent}) outlived the receiver"
+            );
+            drop(send);
+        }
+    }
+    drop(hand_over);
+    dropper.join().unwrap();
+}
+
+#[test]
 fn the_receiver_is_a_stream() {
     use futures_core::Stream;
     let (tx, mut rx) = mpsc::unbounded_channel();

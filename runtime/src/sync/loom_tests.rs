@@ -1,44 +1,59 @@
 //! Loom models of the sync primitives' core protocols: the permit counter (acquire,
 //! release, a waiter dropped around its grant), the mutex hand-off, rwlock exclusion, event
-//! set/wait, condvar notify/wait, barrier release, oneshot send/recv/drop, mpsc bounded
-//! send/recv/close and queue put/get (getters and putters dropped around their grants).
+//! set/wait, condvar notify/wait, barrier release, oneshot send/recv/drop, the receiver's
+//! atomic waker, mpsc send/recv/close (a close racing a send in flight, the receiver's drop
+//! racing a send) and queue put/get (getters and putters dropped around their grants).
 //!
-//! Futures are driven with [`block_on`] (which parks the loom thread until its waker fires,
-//! so a lost wake-up is a deadlock loom reports), or polled by hand with a no-op waker where
+//! Futures are driven with [`block_on`] (which sleeps until its waker fires, so a lost
+//! wake-up is a deadlock loom reports), or polled by hand with a no-op waker where
 //! a test drops a waiter at a chosen point.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p arbor-runtime --release --lib loom`.
 
+use super::atomic_waker::AtomicWaker;
 use super::permits::Permits;
 use super::{Barrier, Condvar, Event, Mutex, Queue, RwLock, mpsc, oneshot};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use loom::thread;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Wake, Waker};
 
-/// Wakes a loom thread parked in [`block_on`].
-struct Unpark(thread::Thread);
+/// The waker of [`block_on`]: a flag under a loom lock, and a condvar. (Not loom's
+/// `Thread::unpark`: loom cannot model an unpark that reaches a thread blocked elsewhere,
+/// in a `join`, as a late wake from a finished `block_on` does.)
+#[derive(Default)]
+struct Notify {
+    woken: loom::sync::Mutex<bool>,
+    cv: loom::sync::Condvar,
+}
 
-impl Wake for Unpark {
+impl Wake for Notify {
     fn wake(self: std::sync::Arc<Self>) {
-        self.0.unpark();
+        *self.woken.lock().unwrap() = true;
+        self.cv.notify_one();
     }
 }
 
-/// Drives `fut` to completion on this loom thread, parking between polls. A lost wake-up
-/// leaves the thread parked for good, which loom reports as a deadlock.
+/// Drives `fut` to completion on this loom thread, sleeping between polls until its waker
+/// fires. A lost wake-up leaves the thread asleep for good, which loom reports as a
+/// deadlock.
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
-    let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+    let notify = std::sync::Arc::new(Notify::default());
+    let waker = Waker::from(notify.clone());
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
         }
-        thread::park();
+        let mut woken = notify.woken.lock().unwrap();
+        while !*woken {
+            woken = notify.cv.wait(woken).unwrap();
+        }
+        *woken = false;
     }
 }
 
@@ -320,7 +335,7 @@ fn loom_oneshot_receiver_drop_races_send() {
 
 #[test]
 fn loom_mpsc_bounded_send_waits_and_close() {
-    loom::model(|| {
+    bounded(|| {
         let (tx, mut rx) = mpsc::channel(1);
         let sender = thread::spawn(move || {
             block_on(async {
@@ -344,6 +359,143 @@ fn loom_mpsc_receiver_drop_fails_a_waiting_send() {
         drop(rx);
         let out = sender.join().unwrap();
         assert_eq!(out.map_err(|e| e.0), Err(2), "the value comes back");
+    });
+}
+
+/// Waits, through `waker`, until `flag` is set: the receiver's shape (register, then look).
+fn wait_for_flag(waker: &AtomicWaker, flag: &AtomicBool) {
+    block_on(std::future::poll_fn(|cx| {
+        if flag.load(Relaxed) {
+            return Poll::Ready(());
+        }
+        waker.register(cx.waker());
+        if flag.load(Relaxed) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }));
+}
+
+#[test]
+fn loom_atomic_waker_a_wake_racing_the_registration_is_not_lost() {
+    // The flag is stored Relaxed: the wake's RMW alone must publish it to the registrant.
+    loom::model(|| {
+        let waker = Arc::new(AtomicWaker::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let (w, f) = (waker.clone(), flag.clone());
+        let producer = thread::spawn(move || {
+            f.store(true, Relaxed);
+            w.wake();
+        });
+        wait_for_flag(&waker, &flag);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_atomic_waker_two_wakers_and_a_registration() {
+    // Two producers each set their flag and wake; the registrant waits for both (it
+    // registers again after the first). A wake that finds another one taking the slot
+    // leaves the wake-up to it.
+    bounded(|| {
+        let waker = Arc::new(AtomicWaker::new());
+        let flags = [
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        ];
+        let producers: Vec<_> = flags
+            .iter()
+            .map(|flag| {
+                let (w, f) = (waker.clone(), flag.clone());
+                thread::spawn(move || {
+                    f.store(true, Relaxed);
+                    w.wake();
+                })
+            })
+            .collect();
+        for flag in &flags {
+            wait_for_flag(&waker, flag);
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn loom_mpsc_last_sender_drop_races_recv() {
+    // The value and then the end: never the end first, never a lost wake-up.
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            drop(tx);
+        });
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), None);
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_mpsc_close_racing_a_send_in_flight() {
+    // A send that committed before the close is received; one after it fails; `recv`
+    // waits for a committed value that is still being pushed instead of ending early.
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        let sender = thread::spawn(move || block_on(tx.send(7)).is_ok());
+        rx.close();
+        let got = block_on(rx.recv());
+        let sent = sender.join().unwrap();
+        assert_eq!(got, sent.then_some(7), "received exactly what was sent");
+        assert_eq!(block_on(rx.recv()), None);
+    });
+}
+
+#[test]
+fn loom_mpsc_receiver_drop_racing_a_send_keeps_no_value() {
+    // Whichever comes first, the value is dropped by the time both are done, although a
+    // sender still lives: a value is never kept for a receiver that is gone.
+    loom::model(|| {
+        let (tx, rx) = mpsc::unbounded_channel::<std::sync::Arc<()>>();
+        let value = std::sync::Arc::new(());
+        let v = value.clone();
+        let sender = thread::spawn(move || {
+            let _ = tx.send(v);
+            tx
+        });
+        drop(rx);
+        let tx = sender.join().unwrap();
+        assert_eq!(
+            std::sync::Arc::strong_count(&value),
+            1,
+            "the value was kept"
+        );
+        drop(tx);
+    });
+}
+
+#[test]
+fn loom_mpsc_bounded_room_is_handed_over_and_counted() {
+    // Two senders race for one slot while the receiver takes values: both arrive, each
+    // once, and the end comes after both.
+    bounded(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        let senders: Vec<_> = (1..=2)
+            .map(|v| {
+                let tx = tx.clone();
+                thread::spawn(move || block_on(tx.send(v)).unwrap())
+            })
+            .collect();
+        drop(tx);
+        let mut got = [block_on(rx.recv()), block_on(rx.recv())];
+        got.sort();
+        assert_eq!(got, [Some(1), Some(2)]);
+        assert_eq!(block_on(rx.recv()), None);
+        for s in senders {
+            s.join().unwrap();
+        }
     });
 }
 

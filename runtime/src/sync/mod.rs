@@ -42,6 +42,7 @@
 //!
 //! Only `Mutex`/`RwLock` data access needs `unsafe` (an `UnsafeCell` behind the permit).
 
+mod atomic_waker;
 mod barrier;
 mod condvar;
 mod event;

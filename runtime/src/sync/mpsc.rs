@@ -1,29 +1,64 @@
 //! Multi-producer, single-consumer channels: [`channel`] (bounded: `send` waits for room)
 //! and [`unbounded_channel`].
 //!
-//! Both are a FIFO queue core (the one behind [`Queue`](crate::sync::Queue)) plus a count of
-//! live senders:
+//! Semantics:
 //!
-//! - the last sender's drop shuts the core down gently (buffered items can still be
+//! - the last sender's drop closes the channel gently (buffered values can still be
 //!   received; then `recv` returns `None`);
-//! - [`Receiver::close`] does the same from the other side (sends fail, buffered items stay);
-//! - the receiver's drop shuts it down immediately: buffered items are dropped (outside the
-//!   lock) and waiting senders get their values back in a [`SendError`].
+//! - [`Receiver::close`] does the same from the other side (sends fail, buffered values
+//!   stay);
+//! - the receiver's drop closes it and drops the buffered values; waiting senders get
+//!   their values back in a [`SendError`], and a value whose send was already under way is
+//!   dropped by its sender right after it lands, never kept for a receiver that is gone;
+//! - senders waiting for room are served in FIFO order; a `send` future dropped before it
+//!   resolved has not sent (its value is dropped with it, and room made for it goes to the
+//!   next sender); a dropped `recv` future takes nothing (values stay buffered for the next
+//!   `recv`).
 //!
-//! Fairness and cancellation are the queue's: senders waiting for room are served in FIFO
-//! order, a `send` future dropped before it resolved has not sent (its value is dropped with
-//! it, even if room had been made for it: the room goes to the next sender), and a `recv`
-//! future dropped after an item was promised to it leaves the promise with the
-//! [`Receiver`], so the next `recv` gets that item.
+//! # Protocol (lock-free on the value path)
+//!
+//! A channel is a lock-free FIFO of values (crossbeam's `SegQueue`), a word `state`, the
+//! receiver's [`AtomicWaker`], and for a bounded channel a [`Permits`] counter of room.
+//!
+//! `state` is `count << 2 | RX_GONE | CLOSED`, where `count` is the number of values that
+//! senders have committed to (reserved) and the receiver has not taken yet: buffered ones
+//! and ones a sender is pushing right now.
+//!
+//! - **send**: (bounded) acquire one permit of room, FIFO and cancel-safe ([`Permits`]);
+//!   then `fetch_add` one to `count`. If that found `CLOSED`, undo it (and wake the
+//!   receiver, which may be waiting for `count` to drain), give the permit back and fail
+//!   with the value. Else push the value, wake the receiver, and if `RX_GONE` is set by now,
+//!   drain the queue (see **drop** for why one of the two sides always sees the value).
+//!   There is no await point between the permit and the push, so a resolved send sent and a
+//!   dropped one did not.
+//! - **recv**: pop a value; on success take one from `count` and (bounded) release its
+//!   permit. If the queue is empty: `CLOSED` with `count == 0` means no value can come
+//!   (`None`). Else register the waker and look again (a push, or the close, that came
+//!   before the registration is seen by the second look, see [`AtomicWaker`]).
+//! - **close** (the last sender's drop, [`Receiver::close`] or the receiver's drop): set
+//!   `CLOSED`; whoever set it floods the permits (`MAX_PERMITS - capacity`, so the counter
+//!   never overflows), so every waiting and future sender gets a permit, sees `CLOSED` and
+//!   fails. The last sender's close wakes the receiver.
+//! - **drop** of the receiver: close with `RX_GONE`, then empty the waker slot (an RMW on
+//!   the waker's state, like a sender's wake), then drain. A sender pushes and then wakes
+//!   (also an RMW there) and then reads `state`. The two RMWs are ordered: if the sender's
+//!   comes first, the receiver's drain sees its value; if the receiver's does, the sender's
+//!   read sees `RX_GONE` and it drains the value itself.
+//!
+//! Orderings: values are published by the queue itself. `count` needs no ordering of its
+//! own beyond its atomicity: the receiver's decision "closed and nothing committed" reads
+//! it after the queue came up empty, and every committed value is counted before it is
+//! pushed. The permits order a slot's reuse (`Release` on release, `Acquire` on acquire).
 
+use crate::coop;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::queue::core::{Core, Fifo, Put, TryGet, TryPut};
-use crate::sync::wait_list::WaitKey;
+use crate::sync::atomic_waker::AtomicWaker;
+use crate::sync::permits::{MAX_PERMITS, Permits};
 use std::error::Error;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 /// A bounded channel: at most `capacity` values are buffered; [`Sender::send`] waits for
 /// room beyond that.
@@ -84,17 +119,41 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
     (UnboundedSender { chan: chan.clone() }, Receiver::new(chan))
 }
 
+/// Set once the channel is closed: sends fail from then on.
+const CLOSED: usize = 0b01;
+/// Set when the receiver is gone: a value that lands after it is dropped by its sender.
+const RX_GONE: usize = 0b10;
+/// One committed value in `state`.
+const ONE: usize = 0b100;
+
 struct Chan<T> {
-    /// The buffer and the waiting senders and receiver (the queue machinery, FIFO).
-    core: Core<Fifo<T>>,
+    /// The values, oldest first.
+    queue: ValueQueue<T>,
+    /// `count << 2 | RX_GONE | CLOSED` (see the module documentation).
+    state: AtomicUsize,
+    /// Room: `capacity` permits, one per buffered or pushing value. `None`: unbounded.
+    room: Option<Permits>,
+    /// The bound (0 for an unbounded channel).
+    capacity: usize,
+    /// The receiver's waker.
+    rx_waker: AtomicWaker,
     /// Live `Sender`s and `UnboundedSender`s.
     senders: AtomicUsize,
 }
 
 impl<T> Chan<T> {
+    /// A channel bounded at `capacity` values, or unbounded for 0.
     fn new(capacity: usize) -> Arc<Chan<T>> {
+        assert!(
+            capacity <= MAX_PERMITS,
+            "mpsc::channel({capacity}): the capacity must be at most {MAX_PERMITS}"
+        );
         Arc::new(Chan {
-            core: Core::new(capacity, false),
+            queue: ValueQueue::new(capacity),
+            state: AtomicUsize::new(0),
+            room: (capacity > 0).then(|| Permits::new(capacity)),
+            capacity,
+            rx_waker: AtomicWaker::new(),
             senders: AtomicUsize::new(1),
         })
     }
@@ -108,8 +167,174 @@ impl<T> Chan<T> {
     fn drop_sender(&self) {
         // AcqRel: the last sender's decision sees every other sender's decrement.
         if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.core.shutdown(false);
+            self.close(0);
+            // The receiver may be waiting for a value that now never comes.
+            self.rx_waker.wake();
         }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Sets `CLOSED` (and `extra` flags); the first to close floods the room so that every
+    /// waiting and future sender gets a permit, sees `CLOSED` and fails.
+    fn close(&self, extra: usize) {
+        let old = self.state.fetch_or(CLOSED | extra, Ordering::AcqRel);
+        if old & CLOSED == 0
+            && let Some(room) = &self.room
+        {
+            // At most `capacity` permits are available (the rest are held by values and
+            // senders), so the counter ends at most at MAX_PERMITS.
+            room.release(MAX_PERMITS - self.capacity);
+        }
+    }
+
+    /// Sends `value` once its room (if bounded) is held; fails with it if closed.
+    fn push(&self, value: T) -> Result<(), T> {
+        // Relaxed: the count is only ever decided on together with the queue (see the
+        // module documentation); the value itself is published by the queue.
+        let old = self.state.fetch_add(ONE, Ordering::Relaxed);
+        if old & CLOSED != 0 {
+            self.state.fetch_sub(ONE, Ordering::Relaxed);
+            // The receiver may be waiting for the count to drain to see the end.
+            self.rx_waker.wake();
+            if let Some(room) = &self.room {
+                room.release(1);
+            }
+            return Err(value);
+        }
+        self.queue.push(value);
+        self.rx_waker.wake();
+        // Acquire: after the wake's RMW, a receiver that was dropped before it is seen here.
+        if self.state.load(Ordering::Acquire) & RX_GONE != 0 {
+            self.drain();
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest value, giving its room back.
+    fn pop(&self) -> Option<T> {
+        let value = self.queue.pop()?;
+        self.state.fetch_sub(ONE, Ordering::Relaxed);
+        if let Some(room) = &self.room {
+            room.release(1);
+        }
+        Some(value)
+    }
+
+    /// Whether no value can come any more: closed, and none committed.
+    fn is_done(&self) -> bool {
+        // Relaxed is enough for the count (see the module documentation); Acquire orders
+        // the close before what the receiver does next.
+        let state = self.state.load(Ordering::Acquire);
+        state & CLOSED != 0 && state < ONE
+    }
+
+    /// Drops every buffered value (the receiver is gone).
+    fn drain(&self) {
+        while let Some(value) = self.pop() {
+            drop(value);
+        }
+    }
+
+    /// Receives: a value, `None` at the end, or `Pending` with the waker registered.
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        for registered in [false, true] {
+            if let Some(value) = self.pop() {
+                coop.made_progress();
+                return Poll::Ready(Some(value));
+            }
+            if self.is_done() {
+                coop.made_progress();
+                return Poll::Ready(None);
+            }
+            if !registered {
+                self.rx_waker.register(cx.waker());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Relaxed);
+        let mut d = f.debug_struct("Chan");
+        if self.capacity > 0 {
+            d.field("capacity", &self.capacity);
+        }
+        d.field("len", &self.queue.len())
+            .field("closed", &(state & CLOSED != 0))
+            .finish()
+    }
+}
+
+/// The most values a bounded channel keeps in a ring allocated up front; larger bounds (and
+/// unbounded channels) use a queue of linked segments that grows with what is buffered.
+#[cfg(not(loom))]
+const MAX_RING: usize = 1024;
+
+/// The lock-free FIFO of values: crossbeam's `ArrayQueue` (a ring) for a small bound, its
+/// `SegQueue` otherwise. The ring never fills: a value is pushed only with a permit of room
+/// held, and there are `capacity` permits. Under loom, a locked `VecDeque` stands in for
+/// both (loom cannot see inside crossbeam), so the models check the protocol around the
+/// queue, not the queue.
+#[cfg(not(loom))]
+enum ValueQueue<T> {
+    Ring(crossbeam_queue::ArrayQueue<T>),
+    Segments(crossbeam_queue::SegQueue<T>),
+}
+
+#[cfg(not(loom))]
+impl<T> ValueQueue<T> {
+    fn new(capacity: usize) -> Self {
+        match capacity {
+            1..=MAX_RING => ValueQueue::Ring(crossbeam_queue::ArrayQueue::new(capacity)),
+            _ => ValueQueue::Segments(crossbeam_queue::SegQueue::new()),
+        }
+    }
+    fn push(&self, value: T) {
+        match self {
+            ValueQueue::Ring(ring) => {
+                if ring.push(value).is_err() {
+                    unreachable!("a value was pushed without a permit of room");
+                }
+            }
+            ValueQueue::Segments(segments) => segments.push(value),
+        }
+    }
+    fn pop(&self) -> Option<T> {
+        match self {
+            ValueQueue::Ring(ring) => ring.pop(),
+            ValueQueue::Segments(segments) => segments.pop(),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            ValueQueue::Ring(ring) => ring.len(),
+            ValueQueue::Segments(segments) => segments.len(),
+        }
+    }
+}
+
+#[cfg(loom)]
+struct ValueQueue<T>(crate::loom::sync::Mutex<std::collections::VecDeque<T>>);
+
+#[cfg(loom)]
+impl<T> ValueQueue<T> {
+    fn new(_capacity: usize) -> Self {
+        ValueQueue(crate::loom::sync::Mutex::new(Default::default()))
+    }
+    fn push(&self, value: T) {
+        self.0.lock().unwrap().push_back(value);
+    }
+    fn pop(&self) -> Option<T> {
+        self.0.lock().unwrap().pop_front()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
     }
 }
 
@@ -217,7 +442,15 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        Put::new(&self.chan.core, value).await.map_err(SendError)
+        let chan = &*self.chan;
+        if chan.is_closed() {
+            return Err(SendError(value));
+        }
+        if let Some(room) = &chan.room {
+            room.acquire(1).await;
+        }
+        // No await point between the permit and the push: resolved means sent.
+        chan.push(value).map_err(SendError)
     }
 
     /// Sends `value` if there is room.
@@ -229,15 +462,22 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.chan.core.try_put(value).map_err(|e| match e {
-            TryPut::Full(v) => TrySendError::Full(v),
-            TryPut::Closed(v) => TrySendError::Closed(v),
-        })
+        let chan = &*self.chan;
+        if chan.is_closed() {
+            return Err(TrySendError::Closed(value));
+        }
+        if let Some(room) = &chan.room
+            && !room.try_acquire(1)
+        {
+            // A close floods the room, so no room means not closed (as of the check above).
+            return Err(TrySendError::Full(value));
+        }
+        chan.push(value).map_err(TrySendError::Closed)
     }
 
     /// Whether the receiver is gone or closed.
     pub fn is_closed(&self) -> bool {
-        self.chan.core.is_shut_down()
+        self.chan.is_closed()
     }
 }
 
@@ -258,9 +498,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("chan", &self.chan.core)
-            .finish()
+        f.debug_struct("Sender").field("chan", &self.chan).finish()
     }
 }
 
@@ -273,14 +511,12 @@ pub struct UnboundedSender<T> {
 impl<T> UnboundedSender<T> {
     /// Sends `value` at once. Fails with the value if the receiver is gone or closed.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.chan.core.try_put(value).map_err(|e| match e {
-            TryPut::Full(v) | TryPut::Closed(v) => SendError(v),
-        })
+        self.chan.push(value).map_err(SendError)
     }
 
     /// Whether the receiver is gone or closed.
     pub fn is_closed(&self) -> bool {
-        self.chan.core.is_shut_down()
+        self.chan.is_closed()
     }
 }
 
@@ -302,30 +538,27 @@ impl<T> Drop for UnboundedSender<T> {
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnboundedSender")
-            .field("chan", &self.chan.core)
+            .field("chan", &self.chan)
             .finish()
     }
 }
 
 /// The receiving half of a channel. Also a [`Stream`](futures_core::Stream) of the values.
 pub struct Receiver<T> {
-    /// The channel; its drop shuts it down immediately.
+    /// The channel; its drop closes it and drops the buffered values.
     chan: Arc<Chan<T>>,
-    /// This receiver's place in the getter line, kept across dropped `recv` futures so a
-    /// promised value is never lost.
-    key: Option<WaitKey>,
 }
 
 impl<T> Receiver<T> {
     fn new(chan: Arc<Chan<T>>) -> Self {
-        Receiver { chan, key: None }
+        Receiver { chan }
     }
 
     /// Receives the next value; `None` once the buffer is empty and no value can come
     /// (every sender is gone, or the receiver was closed).
     ///
-    /// Cancellation-safe: a value that arrived for a dropped `recv` future is returned by
-    /// the next `recv`.
+    /// Cancellation-safe: a dropped `recv` future takes nothing; the next `recv` gets the
+    /// next value.
     ///
     /// ```
     /// arbor_runtime::run(async {
@@ -340,7 +573,7 @@ impl<T> Receiver<T> {
 
     /// Poll form of [`recv`](Receiver::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.core.poll_get(&mut self.key, cx).map(Result::ok)
+        self.chan.poll_recv(cx)
     }
 
     /// Receives a value if one is buffered.
@@ -355,14 +588,11 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        if let Some(key) = self.key.take() {
-            // Give back a value promised to an abandoned `recv`; the line is ours alone.
-            self.chan.core.cancel_get(key);
+        match self.chan.pop() {
+            Some(value) => Ok(value),
+            None if self.chan.is_done() => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
         }
-        self.chan.core.try_get().map_err(|e| match e {
-            TryGet::Empty => TryRecvError::Empty,
-            TryGet::Closed => TryRecvError::Disconnected,
-        })
     }
 
     /// Closes the channel from the receiving side: sends fail from now on, values already
@@ -379,13 +609,12 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     pub fn close(&mut self) {
-        self.chan.core.shutdown(false);
+        self.chan.close(0);
     }
 
     /// The number of buffered values: what [`try_recv`](Receiver::try_recv) can take now.
-    /// A value that arrived for a dropped `recv` future is counted: it is this receiver's.
     pub fn len(&self) -> usize {
-        self.chan.core.stored()
+        self.chan.queue.len()
     }
 
     /// Whether no value is buffered.
@@ -396,10 +625,12 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.chan.core.cancel_get(key);
-        }
-        self.chan.core.shutdown(true);
+        let chan = &*self.chan;
+        chan.close(RX_GONE);
+        // An RMW on the waker's state, ordered against each sender's wake after its push:
+        // either our drain below sees that value or that sender sees RX_GONE and drains.
+        drop(chan.rx_waker.take());
+        chan.drain();
     }
 }
 
@@ -413,7 +644,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("chan", &self.chan.core)
+            .field("chan", &self.chan)
             .finish()
     }
 }

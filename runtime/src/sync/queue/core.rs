@@ -1,5 +1,5 @@
-//! The machinery shared by [`Queue`](super::Queue), [`LifoQueue`](super::LifoQueue),
-//! [`PriorityQueue`](super::PriorityQueue) and the [`mpsc`](crate::sync::mpsc) channels.
+//! The machinery shared by [`Queue`](super::Queue), [`LifoQueue`](super::LifoQueue) and
+//! [`PriorityQueue`](super::PriorityQueue).
 //!
 //! A [`Core`] is one lock around the items (a [`Store`]: FIFO, LIFO or min-heap), three wait
 //! lists (getters, putters, joiners) and the counters below.
@@ -276,12 +276,6 @@ impl<S: Store> Core<S> {
     /// agree (CPython's `while not q.empty(): q.get_nowait()` must not fail).
     pub(crate) fn len(&self) -> usize {
         lock(&self.state).unreserved()
-    }
-
-    /// Every item in the store, promised or not. For a channel, whose one getter is its
-    /// receiver: a promise is the receiver's own, and `try_recv` takes the item back.
-    pub(crate) fn stored(&self) -> usize {
-        lock(&self.state).items.len()
     }
 
     pub(crate) fn is_full(&self) -> bool {

@@ -449,6 +449,35 @@ fn loom_park_two_parkers_one_driver() {
     });
 }
 
+#[test]
+fn loom_park_watching_for_the_wakeup_then_sleeping_loses_none() {
+    // `ParkThread`'s shape: look for a pending wake-up without sleeping (its spin), then
+    // sleep on the token (the driver is held elsewhere, as a thread parker has none).
+    loom::model(|| {
+        let driver = std::sync::Arc::new(ModelDriver {
+            held: AtomicBool::new(true),
+            ..ModelDriver::default()
+        });
+        let parker = park::Parker::new(driver);
+        let unparker = parker.unparker().clone();
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let th = thread::spawn(move || {
+            f.store(true, SeqCst);
+            unparker.unpark();
+        });
+        while !flag.load(SeqCst) {
+            if parker.take_notification() {
+                // The only unpark comes after the flag.
+                assert!(flag.load(SeqCst), "a notification nobody sent");
+            } else {
+                parker.park();
+            }
+        }
+        th.join().unwrap();
+    });
+}
+
 /// Explores the leaf models with at most this many preemptions: the races need one or two
 /// (the lost cancel of a load-only wake showed at three); five keeps each model under a
 /// second.

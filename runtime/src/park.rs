@@ -4,7 +4,9 @@
 //!   scheduler) sleep. A thread parks *in the driver* (waiting in the IO poller, with the
 //!   next timer as timeout) when no other thread holds the driver, and on its own token
 //!   parker (crossbeam-utils) otherwise.
-//! - [`ParkThread`]: `block_on` for threads that drive no scheduler.
+//! - [`ParkThread`]: `block_on` for threads that drive no scheduler: a [`Parker`] with no
+//!   driver, which watches its state word for a wake-up for [`BLOCK_ON_SPIN`] (yielding its
+//!   CPU between looks) before it sleeps on its token.
 //!
 //! ## The parker protocol (no lost wake-up)
 //! Each parker has a state word: `EMPTY`, `PARKED_CONDVAR`, `PARKED_DRIVER` or `NOTIFIED`.
@@ -32,6 +34,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -107,9 +110,18 @@ impl<D: DriverPark> Parker<D> {
         &self.unparker
     }
 
+    /// Consumes a pending unpark, if there is one, without sleeping.
+    pub(crate) fn take_notification(&self) -> bool {
+        let state = &self.unparker.inner.state;
+        state.load(SeqCst) == NOTIFIED
+            && state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+    }
+
     /// Sleeps until unparked. Parked in the driver, it also returns when a timer fires or
     /// IO arrives (the caller re-checks its queues either way).
-    pub(crate) fn park(&mut self) {
+    pub(crate) fn park(&self) {
         let inner = &*self.unparker.inner;
         if inner
             .state
@@ -148,13 +160,34 @@ impl<D: DriverPark> Unparker<D> {
     }
 }
 
+/// How long [`ParkThread`] watches for a wake-up before it sleeps. A `block_on` thread
+/// that waits on a busy runtime (a channel's consumer, a task's joiner) is woken again
+/// within microseconds; sleeping costs it a futex wait, and costs the worker that wakes it
+/// a futex wake, each time. Watching costs at most this much CPU per wait, given up to any
+/// other thread that wants it (`sched_yield` between looks), as the workers' search spin.
+const BLOCK_ON_SPIN: Duration = Duration::from_micros(20);
+
+/// The driver of a [`ParkThread`]: none, so it always sleeps on its token.
+struct NoDriver;
+
+impl DriverPark for NoDriver {
+    fn park_in_driver(&self, _block: &mut dyn FnMut() -> bool) -> bool {
+        false
+    }
+
+    fn unpark_driver(&self) {
+        unreachable!("a thread parker never parks in a driver")
+    }
+}
+
 /// A thread parker whose waker unparks it (`block_on` outside the schedulers).
 pub(crate) struct ParkThread {
-    parker: crossbeam_utils::sync::Parker,
+    parker: Parker<NoDriver>,
     waker: Waker,
 }
 
-struct Unpark(crossbeam_utils::sync::Unparker);
+/// The waker of a [`ParkThread`].
+struct Unpark(Unparker<NoDriver>);
 
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
@@ -168,7 +201,7 @@ impl Wake for Unpark {
 
 impl ParkThread {
     pub(crate) fn new() -> ParkThread {
-        let parker = crossbeam_utils::sync::Parker::new();
+        let parker = Parker::new(Arc::new(NoDriver));
         let waker = Waker::from(Arc::new(Unpark(parker.unparker().clone())));
         ParkThread { parker, waker }
     }
@@ -177,8 +210,19 @@ impl ParkThread {
         self.waker.clone()
     }
 
-    /// Blocks until woken (an earlier wake makes this return at once).
+    /// Blocks until woken (an earlier wake makes this return at once): watches for the
+    /// wake-up for [`BLOCK_ON_SPIN`], then sleeps.
     pub(crate) fn park(&self) {
+        let start = Instant::now();
+        loop {
+            if self.parker.take_notification() {
+                return;
+            }
+            if start.elapsed() >= BLOCK_ON_SPIN {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.parker.park();
     }
 

@@ -228,35 +228,61 @@ fn flush_reports_a_failed_write() {
 
 #[test]
 fn a_cancelled_read_loses_no_bytes() {
-    for (i, rt) in support::two_runtimes().into_iter().enumerate() {
+    // One blocking thread: holding it with a blocker makes the next read's trip wait in
+    // the pool's queue, so that read is certainly in flight when it is dropped (whether a
+    // trip finishes within one poll is up to the OS scheduler otherwise).
+    let runtimes = [
+        Builder::new_current_thread().max_blocking_threads(1),
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(1),
+    ];
+    for (i, builder) in runtimes.into_iter().enumerate() {
+        let rt = builder.build().unwrap();
         let dir = TempDir::new(&format!("cancel-{i}"));
         rt.block_on(async {
             let path = dir.join("f");
             let data = pattern(10_000);
             std::fs::write(&path, &data).unwrap();
             let mut file = File::open(&path).await.unwrap();
-            // Abandon reads after one poll, many times: most are dropped while their trip
-            // to the pool is in flight (a fast pool may finish one within the poll: then
-            // its bytes count as read).
+            // Abandon reads after one poll, many times. Every other one is held in the
+            // pool's queue (certainly abandoned mid-flight); the others race the pool (one
+            // that finishes within the poll counts as read).
             let mut all = Vec::new();
             let mut abandoned = 0;
-            for _ in 0..50 {
+            for round in 0..50 {
                 // Settle the position (the abandoned read-ahead's bytes are given back),
                 // so the next read is a trip to the pool again.
                 let pos = file.seek(SeekFrom::Current(0)).await.unwrap();
                 assert_eq!(pos as usize, all.len());
+                let (release, held) = std::sync::mpsc::channel::<()>();
+                let blocker = (round % 2 == 0).then(|| {
+                    let (started, running) = std::sync::mpsc::channel();
+                    let blocker = arbor_runtime::task::spawn_blocking(move || {
+                        started.send(()).unwrap();
+                        held.recv().unwrap();
+                    });
+                    running.recv().unwrap(); // the one pool thread is taken
+                    blocker
+                });
                 let mut buf = [0u8; 10];
                 let polled = {
                     let mut read = pin!(file.read(&mut buf));
                     poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
                 }; // a pending read is dropped here, mid-flight
+                let in_flight = polled.is_pending();
                 match polled {
                     Poll::Ready(n) => all.extend_from_slice(&buf[..n.unwrap()]),
                     Poll::Pending => abandoned += 1,
                 }
+                release.send(()).unwrap_or(());
+                if let Some(blocker) = blocker {
+                    assert!(in_flight, "a read behind the blocker finished");
+                    blocker.await.unwrap();
+                }
             }
             file.read_to_end(&mut all).await.unwrap();
-            assert!(abandoned > 0, "no read was ever in flight when dropped");
+            assert!(abandoned >= 25, "reads in flight were abandoned");
             assert!(all == data, "abandoned reads lost or repeated no bytes");
         });
     }

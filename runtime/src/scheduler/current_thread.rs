@@ -408,7 +408,7 @@ impl Context {
         }
         // Taken out while parked, so that tasks the driver wakes meanwhile can be pushed
         // onto the local queue.
-        let mut parker = {
+        let parker = {
             let mut core = self.core.borrow_mut();
             let core = core.as_mut().expect("core missing while driving");
             core.parker.take().expect("parker")

@@ -344,7 +344,7 @@ impl Context {
                 self.handle.notify_parked();
             }
         }
-        let mut parker = self.core.borrow_mut().parker.take().expect("parker");
+        let parker = self.core.borrow_mut().parker.take().expect("parker");
         loop {
             parker.park();
             if self.handle.is_shutdown() {

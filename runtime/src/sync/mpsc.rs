@@ -14,41 +14,6 @@
 //!   resolved has not sent (its value is dropped with it, and room made for it goes to the
 //!   next sender); a dropped `recv` future takes nothing (values stay buffered for the next
 //!   `recv`).
-//!
-//! # Protocol (lock-free on the value path)
-//!
-//! A channel is a lock-free FIFO of values (crossbeam's `SegQueue`), a word `state`, the
-//! receiver's [`AtomicWaker`], and for a bounded channel a [`Permits`] counter of room.
-//!
-//! `state` is `count << 2 | RX_GONE | CLOSED`, where `count` is the number of values that
-//! senders have committed to (reserved) and the receiver has not taken yet: buffered ones
-//! and ones a sender is pushing right now.
-//!
-//! - **send**: (bounded) acquire one permit of room, FIFO and cancel-safe ([`Permits`]);
-//!   then `fetch_add` one to `count`. If that found `CLOSED`, undo it (and wake the
-//!   receiver, which may be waiting for `count` to drain), give the permit back and fail
-//!   with the value. Else push the value, wake the receiver, and if `RX_GONE` is set by now,
-//!   drain the queue (see **drop** for why one of the two sides always sees the value).
-//!   There is no await point between the permit and the push, so a resolved send sent and a
-//!   dropped one did not.
-//! - **recv**: pop a value; on success take one from `count` and (bounded) release its
-//!   permit. If the queue is empty: `CLOSED` with `count == 0` means no value can come
-//!   (`None`). Else register the waker and look again (a push, or the close, that came
-//!   before the registration is seen by the second look, see [`AtomicWaker`]).
-//! - **close** (the last sender's drop, [`Receiver::close`] or the receiver's drop): set
-//!   `CLOSED`; whoever set it floods the permits (`MAX_PERMITS - capacity`, so the counter
-//!   never overflows), so every waiting and future sender gets a permit, sees `CLOSED` and
-//!   fails. The last sender's close wakes the receiver.
-//! - **drop** of the receiver: close with `RX_GONE`, then empty the waker slot (an RMW on
-//!   the waker's state, like a sender's wake), then drain. A sender pushes and then wakes
-//!   (also an RMW there) and then reads `state`. The two RMWs are ordered: if the sender's
-//!   comes first, the receiver's drain sees its value; if the receiver's does, the sender's
-//!   read sees `RX_GONE` and it drains the value itself.
-//!
-//! Orderings: values are published by the queue itself. `count` needs no ordering of its
-//! own beyond its atomicity: the receiver's decision "closed and nothing committed" reads
-//! it after the queue came up empty, and every committed value is counted before it is
-//! pushed. The permits order a slot's reuse (`Release` on release, `Acquire` on acquire).
 
 use crate::coop;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
@@ -118,6 +83,42 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
     let chan = Chan::new(0);
     (UnboundedSender { chan: chan.clone() }, Receiver::new(chan))
 }
+
+// The protocol (lock-free on the value path).
+//
+// A channel is a lock-free FIFO of values (`ValueQueue`: crossbeam's ring or segments), a
+// word `state`, the receiver's `AtomicWaker`, and for a bounded channel a `Permits` counter
+// of room.
+//
+// `state` is `count << 2 | RX_GONE | CLOSED`, where `count` is the number of values that
+// senders have committed to (reserved) and the receiver has not taken yet: buffered ones
+// and ones a sender is pushing right now.
+//
+// - **send**: (bounded) acquire one permit of room, FIFO and cancel-safe (`Permits`);
+//   then `fetch_add` one to `count`. If that found `CLOSED`, undo it (and wake the
+//   receiver, which may be waiting for `count` to drain), give the permit back and fail
+//   with the value. Else push the value, wake the receiver, and if `RX_GONE` is set by now,
+//   drain the queue (see **drop** for why one of the two sides always sees the value).
+//   There is no await point between the permit and the push, so a resolved send sent and a
+//   dropped one did not.
+// - **recv**: pop a value; on success take one from `count` and (bounded) release its
+//   permit. If the queue is empty: `CLOSED` with `count == 0` means no value can come
+//   (`None`). Else register the waker and look again (a push, or the close, that came
+//   before the registration is seen by the second look, see `AtomicWaker`).
+// - **close** (the last sender's drop, `Receiver::close` or the receiver's drop): set
+//   `CLOSED`; whoever set it floods the permits (`MAX_PERMITS - capacity`, so the counter
+//   never overflows), so every waiting and future sender gets a permit, sees `CLOSED` and
+//   fails. The last sender's close wakes the receiver.
+// - **drop** of the receiver: close with `RX_GONE`, then empty the waker slot (an RMW on
+//   the waker's state, like a sender's wake), then drain. A sender pushes and then wakes
+//   (also an RMW there) and then reads `state`. The two RMWs are ordered: if the sender's
+//   comes first, the receiver's drain sees its value; if the receiver's does, the sender's
+//   read sees `RX_GONE` and it drains the value itself.
+//
+// Orderings: values are published by the queue itself. `count` needs no ordering of its
+// own beyond its atomicity: the receiver's decision "closed and nothing committed" reads
+// it after the queue came up empty, and every committed value is counted before it is
+// pushed. The permits order a slot's reuse (`Release` on release, `Acquire` on acquire).
 
 /// Set once the channel is closed: sends fail from then on.
 const CLOSED: usize = 0b01;

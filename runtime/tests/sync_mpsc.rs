@@ -327,6 +327,48 @@ fn a_value_racing_the_receivers_drop_is_dropped_at_once_not_kept_for_no_one() {
 }
 
 #[test]
+fn a_forgotten_send_future_leaks_its_room_but_breaks_nothing() {
+    // `mem::forget` on a send waiting for room: safe code, so nothing may go wrong beyond
+    // a leak. The room granted to the forgotten future is lost (as a forgotten permit of a
+    // semaphore is); its value is never delivered; everything else keeps working, and the
+    // close still reaches the sender queued behind it.
+    let (tx, mut rx) = mpsc::channel(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    let mut forgotten = manual(tx.send(100));
+    assert!(poll_noop(forgotten.as_mut()).is_pending());
+    std::mem::forget(forgotten);
+    let mut behind = manual(tx.send(2));
+    assert!(poll_noop(behind.as_mut()).is_pending());
+    // The first slot made goes to the forgotten future (first in line), the second to
+    // `behind`.
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(
+        poll_noop(behind.as_mut()).is_pending(),
+        "room went to the first in line"
+    );
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(poll_noop(behind.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "the forgotten value never lands"
+    );
+    // One slot of two is leaked: one more fits, then it is full.
+    tx.try_send(3).unwrap();
+    assert!(matches!(tx.try_send(4), Err(TrySendError::Full(4))));
+    // A sender waiting behind the leak still learns of the close.
+    let mut waiting = manual(tx.send(5));
+    assert!(poll_noop(waiting.as_mut()).is_pending());
+    drop(rx);
+    assert_eq!(
+        poll_noop(waiting.as_mut()).map(|r| r.map_err(|e| e.0)),
+        Poll::Ready(Err(5))
+    );
+}
+
+#[test]
 fn the_receiver_is_a_stream() {
     use futures_core::Stream;
     let (tx, mut rx) = mpsc::unbounded_channel();

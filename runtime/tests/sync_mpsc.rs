@@ -1,6 +1,7 @@
 //! `sync::mpsc`: many producers on every flavour (every value delivered once, each
-//! producer's values in order), bounded back-pressure, closing from either side, and
-//! cancellation safety of `send` and `recv`.
+//! producer's values in order), bounded back-pressure, closing from either side,
+//! cancellation safety of `send` and `recv`, a value racing the receiver's drop, and a
+//! proptest of the bounded channel against a model.
 
 mod support;
 mod sync_support;
@@ -383,4 +384,232 @@ fn the_receiver_is_a_stream() {
         std::pin::Pin::new(&mut rx).poll_next(&mut cx),
         Poll::Ready(None)
     );
+}
+
+/// The bounded channel against a model: a FIFO buffer, a FIFO line of senders waiting for
+/// room (the head is granted the next slot made; a granted sender's value lands when it is
+/// next polled), and the close. Random sequences of `try_send`, `send` futures (started,
+/// polled, dropped at any point), `try_recv`, `close` and the receiver's drop; after every
+/// step the buffer's length, the closed flag and every granted sender's wake-up are checked.
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+    use sync_support::Manual;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        TrySend,
+        /// Start a `send` and poll it once.
+        Send,
+        /// Poll the n-th live `send` (modulo how many there are).
+        Poll(usize),
+        /// Drop the n-th live `send`.
+        Drop(usize),
+        TryRecv,
+        Close,
+        DropReceiver,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::TrySend),
+            4 => Just(Op::Send),
+            4 => (0usize..8).prop_map(Op::Poll),
+            2 => (0usize..8).prop_map(Op::Drop),
+            5 => Just(Op::TryRecv),
+            1 => Just(Op::Close),
+            1 => Just(Op::DropReceiver),
+        ]
+    }
+
+    /// Where a live `send` stands in the model.
+    #[derive(Debug, PartialEq)]
+    enum Stand {
+        Queued,
+        Granted,
+    }
+
+    struct Sending<'a> {
+        id: u32,
+        future: Manual<'a, Result<(), mpsc::SendError<u32>>>,
+        waker: CountingWaker,
+        /// Wake-ups seen when it was last polled.
+        seen: usize,
+    }
+
+    #[derive(Default)]
+    struct Model {
+        buffer: VecDeque<u32>,
+        /// Queued senders, oldest first, and granted ones.
+        line: VecDeque<u32>,
+        granted: Vec<u32>,
+        /// Free slots nobody was granted.
+        free: usize,
+        closed: bool,
+    }
+
+    impl Model {
+        /// A slot is made (a value taken, a granted sender gone): the head of the line gets
+        /// it, else it is free.
+        fn make_room(&mut self) {
+            match self.line.pop_front() {
+                Some(id) => self.granted.push(id),
+                None => self.free += 1,
+            }
+        }
+
+        fn close(&mut self) {
+            self.closed = true;
+            // Every waiting sender is let through, to fail.
+            self.granted.extend(self.line.drain(..));
+        }
+
+        fn stand(&self, id: u32) -> Stand {
+            if self.granted.contains(&id) {
+                Stand::Granted
+            } else {
+                assert!(self.line.contains(&id), "sender {id} unknown to the model");
+                Stand::Queued
+            }
+        }
+
+        fn forget(&mut self, id: u32) {
+            self.line.retain(|&x| x != id);
+            self.granted.retain(|&x| x != id);
+        }
+    }
+
+    fn run(capacity: usize, ops: Vec<Op>) {
+        let (tx, rx) = mpsc::channel::<u32>(capacity);
+        let mut rx = Some(rx);
+        let mut model = Model {
+            free: capacity,
+            ..Model::default()
+        };
+        let mut live: Vec<Sending<'_>> = Vec::new();
+        let mut next = 0u32;
+        for op in ops {
+            match op {
+                Op::TrySend => {
+                    next += 1;
+                    let got = tx.try_send(next);
+                    if model.closed {
+                        assert_eq!(got, Err(TrySendError::Closed(next)));
+                    } else if !model.line.is_empty() || model.free == 0 {
+                        assert_eq!(got, Err(TrySendError::Full(next)), "no barging");
+                    } else {
+                        assert_eq!(got, Ok(()));
+                        model.free -= 1;
+                        model.buffer.push_back(next);
+                    }
+                }
+                Op::Send => {
+                    next += 1;
+                    let mut sending = Sending {
+                        id: next,
+                        future: manual(tx.send(next)),
+                        waker: CountingWaker::new(),
+                        seen: 0,
+                    };
+                    let got = sending.waker.poll(sending.future.as_mut());
+                    if model.closed {
+                        assert_eq!(got.map(|r| r.map_err(|e| e.0)), Poll::Ready(Err(next)));
+                    } else if model.line.is_empty() && model.free > 0 {
+                        assert_eq!(got.map(|r| r.is_ok()), Poll::Ready(true));
+                        model.free -= 1;
+                        model.buffer.push_back(next);
+                    } else {
+                        assert!(got.is_pending(), "a send past a full buffer resolved");
+                        model.line.push_back(next);
+                        sending.seen = sending.waker.wakes();
+                        live.push(sending);
+                    }
+                }
+                Op::Poll(n) if !live.is_empty() => {
+                    let i = n % live.len();
+                    let id = live[i].id;
+                    let sending = &mut live[i];
+                    let got = sending.waker.poll(sending.future.as_mut());
+                    match model.stand(id) {
+                        Stand::Queued => {
+                            assert!(got.is_pending(), "sender {id} got past the line");
+                            live[i].seen = live[i].waker.wakes();
+                        }
+                        Stand::Granted => {
+                            model.forget(id);
+                            live.remove(i);
+                            if model.closed {
+                                assert_eq!(got.map(|r| r.map_err(|e| e.0)), Poll::Ready(Err(id)));
+                                // Its slot (from the close's flood) is of no use to anyone.
+                            } else {
+                                assert_eq!(got.map(|r| r.is_ok()), Poll::Ready(true));
+                                model.buffer.push_back(id);
+                            }
+                        }
+                    }
+                }
+                Op::Drop(n) if !live.is_empty() => {
+                    let sending = live.remove(n % live.len());
+                    let stand = model.stand(sending.id);
+                    model.forget(sending.id);
+                    drop(sending);
+                    if stand == Stand::Granted && !model.closed {
+                        model.make_room(); // its slot goes on
+                    }
+                }
+                Op::Poll(_) | Op::Drop(_) => {}
+                Op::TryRecv => {
+                    let Some(rx) = rx.as_mut() else { continue };
+                    let got = rx.try_recv();
+                    match model.buffer.pop_front() {
+                        Some(v) => {
+                            assert_eq!(got, Ok(v), "FIFO");
+                            if !model.closed {
+                                model.make_room();
+                            }
+                        }
+                        None if model.closed => assert_eq!(got, Err(TryRecvError::Disconnected)),
+                        None => assert_eq!(got, Err(TryRecvError::Empty)),
+                    }
+                }
+                Op::Close => {
+                    if let Some(rx) = rx.as_mut() {
+                        rx.close();
+                        model.close();
+                    }
+                }
+                Op::DropReceiver => {
+                    drop(rx.take());
+                    model.close();
+                    model.buffer.clear();
+                }
+            }
+            assert_eq!(tx.is_closed(), model.closed, "closed");
+            if let Some(rx) = &rx {
+                assert_eq!(rx.len(), model.buffer.len(), "len");
+            }
+            for sending in &live {
+                if model.stand(sending.id) == Stand::Granted {
+                    assert!(
+                        sending.waker.wakes() > sending.seen,
+                        "sender {} granted, not woken",
+                        sending.id
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn the_bounded_channel_matches_the_model(
+            capacity in 1usize..4,
+            ops in prop::collection::vec(op(), 1..80),
+        ) {
+            run(capacity, ops);
+        }
+    }
 }

@@ -90,19 +90,20 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
 // word `state`, the receiver's `AtomicWaker`, and for a bounded channel a `Permits` counter
 // of room.
 //
-// `state` is `count << 2 | RX_GONE | CLOSED`, where `count` is the number of values that
-// senders have committed to (reserved) and the receiver has not taken yet: buffered ones
-// and ones a sender is pushing right now.
+// `state` is `sent << 2 | RX_GONE | CLOSED`, where `sent` counts the values senders have
+// committed to (modulo 2^62); only senders change it. The receiver counts the values it has
+// taken in its own `taken` (no shared write per value). `sent - taken` is what is buffered
+// plus what a sender is pushing right now.
 //
 // - **send**: (bounded) acquire one permit of room, FIFO and cancel-safe (`Permits`);
-//   then `fetch_add` one to `count`. If that found `CLOSED`, undo it (and wake the
-//   receiver, which may be waiting for `count` to drain), give the permit back and fail
-//   with the value. Else push the value, wake the receiver, and if `RX_GONE` is set by now,
-//   drain the queue (see **drop** for why one of the two sides always sees the value).
-//   There is no await point between the permit and the push, so a resolved send sent and a
-//   dropped one did not.
-// - **recv**: pop a value; on success take one from `count` and (bounded) release its
-//   permit. If the queue is empty: `CLOSED` with `count == 0` means no value can come
+//   then `fetch_add` one to `sent`. If that found `CLOSED`, undo it (and wake the
+//   receiver, which may be waiting for `sent` to come down to `taken`), give the permit
+//   back and fail with the value. Else push the value, wake the receiver, and if
+//   `RX_GONE` is set by now, drain the queue (see **drop** for why one of the two sides
+//   always sees the value). There is no await point between the permit and the push, so
+//   a resolved send sent and a dropped one did not.
+// - **recv**: pop a value; on success count it in `taken` and (bounded) release its
+//   permit. If the queue is empty: `CLOSED` with `sent == taken` means no value can come
 //   (`None`). Else register the waker and look again (a push, or the close, that came
 //   before the registration is seen by the second look, see `AtomicWaker`).
 // - **close** (the last sender's drop, `Receiver::close` or the receiver's drop): set
@@ -115,10 +116,13 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
 //   comes first, the receiver's drain sees its value; if the receiver's does, the sender's
 //   read sees `RX_GONE` and it drains the value itself.
 //
-// Orderings: values are published by the queue itself. `count` needs no ordering of its
+// Orderings: values are published by the queue itself. `sent` needs no ordering of its
 // own beyond its atomicity: the receiver's decision "closed and nothing committed" reads
 // it after the queue came up empty, and every committed value is counted before it is
-// pushed. The permits order a slot's reuse (`Release` on release, `Acquire` on acquire).
+// pushed. A sender's increment comes before the last sender's close in `state`'s order
+// (its sender's drop happens before that close), so a `state` with `CLOSED` counts every
+// value committed before the close. The permits order a slot's reuse (`Release` on
+// release, `Acquire` on acquire).
 
 /// Set once the channel is closed: sends fail from then on.
 const CLOSED: usize = 0b01;
@@ -126,11 +130,13 @@ const CLOSED: usize = 0b01;
 const RX_GONE: usize = 0b10;
 /// One committed value in `state`.
 const ONE: usize = 0b100;
+/// `sent` and `taken` are counted modulo 2^62, the room `state` has for them.
+const COUNT_MASK: usize = usize::MAX >> 2;
 
 struct Chan<T> {
     /// The values, oldest first.
     queue: ValueQueue<T>,
-    /// `count << 2 | RX_GONE | CLOSED` (see the module documentation).
+    /// `sent << 2 | RX_GONE | CLOSED` (see the protocol above).
     state: AtomicUsize,
     /// Room: `capacity` permits, one per buffered or pushing value. `None`: unbounded.
     room: Option<Permits>,
@@ -198,7 +204,7 @@ impl<T> Chan<T> {
         let old = self.state.fetch_add(ONE, Ordering::Relaxed);
         if old & CLOSED != 0 {
             self.state.fetch_sub(ONE, Ordering::Relaxed);
-            // The receiver may be waiting for the count to drain to see the end.
+            // The receiver may be waiting for `sent` to come down to see the end.
             self.rx_waker.wake();
             if let Some(room) = &self.room {
                 room.release(1);
@@ -214,22 +220,21 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// Takes the oldest value, giving its room back.
+    /// Takes the oldest value, giving its room back. The receiver counts it in `taken`.
     fn pop(&self) -> Option<T> {
         let value = self.queue.pop()?;
-        self.state.fetch_sub(ONE, Ordering::Relaxed);
         if let Some(room) = &self.room {
             room.release(1);
         }
         Some(value)
     }
 
-    /// Whether no value can come any more: closed, and none committed.
-    fn is_done(&self) -> bool {
-        // Relaxed is enough for the count (see the module documentation); Acquire orders
-        // the close before what the receiver does next.
+    /// Whether no value can come any more: closed, and every committed value `taken`.
+    fn is_done(&self, taken: usize) -> bool {
+        // Acquire orders the close before what the receiver does next (see the protocol
+        // for why the count itself needs no ordering).
         let state = self.state.load(Ordering::Acquire);
-        state & CLOSED != 0 && state < ONE
+        state & CLOSED != 0 && state >> 2 == taken & COUNT_MASK
     }
 
     /// Drops every buffered value (the receiver is gone).
@@ -237,25 +242,6 @@ impl<T> Chan<T> {
         while let Some(value) = self.pop() {
             drop(value);
         }
-    }
-
-    /// Receives: a value, `None` at the end, or `Pending` with the waker registered.
-    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        for registered in [false, true] {
-            if let Some(value) = self.pop() {
-                coop.made_progress();
-                return Poll::Ready(Some(value));
-            }
-            if self.is_done() {
-                coop.made_progress();
-                return Poll::Ready(None);
-            }
-            if !registered {
-                self.rx_waker.register(cx.waker());
-            }
-        }
-        Poll::Pending
     }
 }
 
@@ -548,11 +534,13 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 pub struct Receiver<T> {
     /// The channel; its drop closes it and drops the buffered values.
     chan: Arc<Chan<T>>,
+    /// Values taken so far, modulo 2^62 (see `Chan`'s protocol).
+    taken: usize,
 }
 
 impl<T> Receiver<T> {
     fn new(chan: Arc<Chan<T>>) -> Self {
-        Receiver { chan }
+        Receiver { chan, taken: 0 }
     }
 
     /// Receives the next value; `None` once the buffer is empty and no value can come
@@ -574,7 +562,28 @@ impl<T> Receiver<T> {
 
     /// Poll form of [`recv`](Receiver::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.poll_recv(cx)
+        let coop = ready!(coop::poll_proceed(cx));
+        for registered in [false, true] {
+            if let Some(value) = self.take() {
+                coop.made_progress();
+                return Poll::Ready(Some(value));
+            }
+            if self.chan.is_done(self.taken) {
+                coop.made_progress();
+                return Poll::Ready(None);
+            }
+            if !registered {
+                self.chan.rx_waker.register(cx.waker());
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Takes the oldest value, counting it.
+    fn take(&mut self) -> Option<T> {
+        let value = self.chan.pop()?;
+        self.taken = self.taken.wrapping_add(1);
+        Some(value)
     }
 
     /// Receives a value if one is buffered.
@@ -589,9 +598,9 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.chan.pop() {
+        match self.take() {
             Some(value) => Ok(value),
-            None if self.chan.is_done() => Err(TryRecvError::Disconnected),
+            None if self.chan.is_done(self.taken) => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }

@@ -430,9 +430,8 @@ impl<T> Sender<T> {
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         let chan = &*self.chan;
-        if chan.is_closed() {
-            return Err(SendError(value));
-        }
+        // No early look at `CLOSED` (a cache miss on a line every sender writes): a closed
+        // channel's room is flooded, so the permit comes at once and `push` fails.
         if let Some(room) = &chan.room {
             room.acquire(1).await;
         }

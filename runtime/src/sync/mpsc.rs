@@ -16,7 +16,7 @@
 //!   `recv`).
 
 use crate::coop;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering, fence};
 use crate::sync::atomic_waker::AtomicWaker;
 use crate::sync::permits::{MAX_PERMITS, Permits};
 use std::error::Error;
@@ -110,11 +110,11 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
 //   `CLOSED`; whoever set it floods the permits (`MAX_PERMITS - capacity`, so the counter
 //   never overflows), so every waiting and future sender gets a permit, sees `CLOSED` and
 //   fails. The last sender's close wakes the receiver.
-// - **drop** of the receiver: close with `RX_GONE`, then empty the waker slot (an RMW on
-//   the waker's state, like a sender's wake), then drain. A sender pushes and then wakes
-//   (also an RMW there) and then reads `state`. The two RMWs are ordered: if the sender's
-//   comes first, the receiver's drain sees its value; if the receiver's does, the sender's
-//   read sees `RX_GONE` and it drains the value itself.
+// - **drop** of the receiver: close with `RX_GONE`, a `SeqCst` fence, then drain. A
+//   sender pushes, wakes (which starts with a `SeqCst` fence) and then reads `state`. The
+//   two fences are ordered: if the sender's comes first, the receiver's drain sees its
+//   value; if the receiver's does, the sender's read sees `RX_GONE` and it drains the value
+//   itself.
 //
 // Orderings: values are published by the queue itself. `sent` needs no ordering of its
 // own beyond its atomicity: the receiver's decision "closed and nothing committed" reads
@@ -212,8 +212,9 @@ impl<T> Chan<T> {
             return Err(value);
         }
         self.queue.push(value);
+        // The wake starts with a SeqCst fence, after the push and before the load below.
         self.rx_waker.wake();
-        // Acquire: after the wake's RMW, a receiver that was dropped before it is seen here.
+        // Acquire: a receiver that was dropped before the fence is seen here.
         if self.state.load(Ordering::Acquire) & RX_GONE != 0 {
             self.drain();
         }
@@ -265,9 +266,9 @@ const MAX_RING: usize = 1024;
 
 /// The lock-free FIFO of values: crossbeam's `ArrayQueue` (a ring) for a small bound, its
 /// `SegQueue` otherwise. The ring never fills: a value is pushed only with a permit of room
-/// held, and there are `capacity` permits. Under loom, a locked `VecDeque` stands in for
-/// both (loom cannot see inside crossbeam), so the models check the protocol around the
-/// queue, not the queue.
+/// held, and there are `capacity` permits. Under loom, a locked `VecDeque` with a lock-free
+/// count stands in for both (loom cannot see inside crossbeam), so the models check the
+/// protocol around the queue, not the queue.
 #[cfg(not(loom))]
 enum ValueQueue<T> {
     Ring(crossbeam_queue::ArrayQueue<T>),
@@ -307,21 +308,36 @@ impl<T> ValueQueue<T> {
 }
 
 #[cfg(loom)]
-struct ValueQueue<T>(crate::loom::sync::Mutex<std::collections::VecDeque<T>>);
+struct ValueQueue<T> {
+    items: crate::loom::sync::Mutex<std::collections::VecDeque<T>>,
+    /// Pushed and not popped. A pop that finds 0 returns at once, without the lock: like
+    /// a lock-free queue's, an empty look synchronizes with nothing, so the models cannot
+    /// lean on a lock the real queue does not take.
+    len: AtomicUsize,
+}
 
 #[cfg(loom)]
 impl<T> ValueQueue<T> {
     fn new(_capacity: usize) -> Self {
-        ValueQueue(crate::loom::sync::Mutex::new(Default::default()))
+        ValueQueue {
+            items: crate::loom::sync::Mutex::new(Default::default()),
+            len: AtomicUsize::new(0),
+        }
     }
     fn push(&self, value: T) {
-        self.0.lock().unwrap().push_back(value);
+        self.items.lock().unwrap().push_back(value);
+        self.len.fetch_add(1, Ordering::Release);
     }
     fn pop(&self) -> Option<T> {
-        self.0.lock().unwrap().pop_front()
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let value = self.items.lock().unwrap().pop_front()?;
+        self.len.fetch_sub(1, Ordering::Relaxed);
+        Some(value)
     }
     fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
+        self.len.load(Ordering::Relaxed)
     }
 }
 
@@ -636,9 +652,9 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let chan = &*self.chan;
         chan.close(RX_GONE);
-        // An RMW on the waker's state, ordered against each sender's wake after its push:
-        // either our drain below sees that value or that sender sees RX_GONE and drains.
-        drop(chan.rx_waker.take());
+        // Ordered against the fence of each sender's wake after its push: either our drain
+        // below sees that value or that sender sees RX_GONE and drains.
+        fence(Ordering::SeqCst);
         chan.drain();
     }
 }

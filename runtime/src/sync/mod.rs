@@ -37,8 +37,10 @@
 //! [`Semaphore`], [`Mutex`] and [`RwLock`] share one permit counter with an atomic fast path
 //! (`permits`): uncontended acquire and release are a compare-and-swap each, and the waiter
 //! lock is only taken when someone has to wait. [`Event::wait`] on a set event and
-//! [`Event::is_set`] are one atomic load. The queues and `mpsc` share one queue core
-//! (`queue::core`); [`oneshot`] is a small state under a lock.
+//! [`Event::is_set`] are one atomic load. The queues share one queue core (`queue::core`).
+//! [`mpsc`] takes no lock on the value path: a lock-free queue of values, the permit counter
+//! for room (FIFO senders), and an atomic waker for the receiver. [`oneshot`] is a small
+//! state under a lock.
 //!
 //! Only `Mutex`/`RwLock` data access needs `unsafe` (an `UnsafeCell` behind the permit).
 

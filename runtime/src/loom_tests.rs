@@ -399,25 +399,32 @@ impl DriverPark for ModelDriver {
 }
 
 /// Parks until `flag` is set.
-fn park_until(parker: &mut park::Parker<ModelDriver>, flag: &AtomicBool) {
+fn park_until(parker: &park::Parker<ModelDriver>, flag: &AtomicBool) {
     while !flag.load(SeqCst) {
         parker.park();
     }
 }
 
+/// A thread that sets a flag and then unparks `parker`: the flag, and the thread.
+fn flag_then_unpark<D: DriverPark>(
+    parker: &park::Parker<D>,
+) -> (Arc<AtomicBool>, thread::JoinHandle<()>) {
+    let unparker = parker.unparker().clone();
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let th = thread::spawn(move || {
+        f.store(true, SeqCst);
+        unparker.unpark();
+    });
+    (flag, th)
+}
+
 #[test]
 fn loom_park_in_driver_no_lost_wakeup() {
     loom::model(|| {
-        let driver = std::sync::Arc::new(ModelDriver::default());
-        let mut parker = park::Parker::new(driver);
-        let unparker = parker.unparker().clone();
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        let th = thread::spawn(move || {
-            f.store(true, SeqCst);
-            unparker.unpark();
-        });
-        park_until(&mut parker, &flag);
+        let parker = park::Parker::new(std::sync::Arc::new(ModelDriver::default()));
+        let (flag, th) = flag_then_unpark(&parker);
+        park_until(&parker, &flag);
         th.join().unwrap();
     });
 }
@@ -430,8 +437,8 @@ fn loom_park_two_parkers_one_driver() {
     builder.preemption_bound = Some(2);
     builder.check(|| {
         let driver = std::sync::Arc::new(ModelDriver::default());
-        let mut a = park::Parker::new(driver.clone());
-        let mut b = park::Parker::new(driver);
+        let a = park::Parker::new(driver.clone());
+        let b = park::Parker::new(driver);
         let (ua, ub) = (a.unparker().clone(), b.unparker().clone());
         let flag_a = Arc::new(AtomicBool::new(false));
         let flag_b = Arc::new(AtomicBool::new(false));
@@ -442,8 +449,8 @@ fn loom_park_two_parkers_one_driver() {
             fb.store(true, SeqCst);
             ub.unpark();
         });
-        let tb = thread::spawn(move || park_until(&mut b, &flag_b));
-        park_until(&mut a, &flag_a);
+        let tb = thread::spawn(move || park_until(&b, &flag_b));
+        park_until(&a, &flag_a);
         tb.join().unwrap();
         waker.join().unwrap();
     });
@@ -451,21 +458,11 @@ fn loom_park_two_parkers_one_driver() {
 
 #[test]
 fn loom_park_watching_for_the_wakeup_then_sleeping_loses_none() {
-    // `ParkThread`'s shape: look for a pending wake-up without sleeping (its spin), then
-    // sleep on the token (the driver is held elsewhere, as a thread parker has none).
+    // `ParkThread`'s shape, on its parker (no driver): look for a pending wake-up without
+    // sleeping (its spin), then sleep on the token.
     loom::model(|| {
-        let driver = std::sync::Arc::new(ModelDriver {
-            held: AtomicBool::new(true),
-            ..ModelDriver::default()
-        });
-        let parker = park::Parker::new(driver);
-        let unparker = parker.unparker().clone();
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        let th = thread::spawn(move || {
-            f.store(true, SeqCst);
-            unparker.unpark();
-        });
+        let parker = park::Parker::new(std::sync::Arc::new(park::NoDriver));
+        let (flag, th) = flag_then_unpark(&parker);
         while !flag.load(SeqCst) {
             if parker.take_notification() {
                 // The only unpark comes after the flag.

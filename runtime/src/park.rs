@@ -170,7 +170,7 @@ impl<D: DriverPark> Unparker<D> {
 const BLOCK_ON_SPIN: Duration = Duration::from_micros(5);
 
 /// The driver of a [`ParkThread`]: none, so it always sleeps on its token.
-struct NoDriver;
+pub(crate) struct NoDriver;
 
 impl DriverPark for NoDriver {
     fn park_in_driver(&self, _block: &mut dyn FnMut() -> bool) -> bool {

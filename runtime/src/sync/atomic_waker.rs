@@ -71,8 +71,8 @@ impl AtomicWaker {
     /// before a `wake` that found nothing to wake. Callers must not register from two
     /// threads at once (the receiver's `&mut self` ensures it).
     pub(crate) fn register(&self, waker: &Waker) {
-        let current = self.state.load(Ordering::Acquire);
         // Acquire: a wake that released the slot before us published its change first.
+        let current = self.state.load(Ordering::Acquire);
         if current & WAKING != 0
             || self
                 .state
@@ -132,6 +132,7 @@ impl AtomicWaker {
     /// orders the caller's change before any load the caller makes after it.
     pub(crate) fn wake(&self) {
         fence(Ordering::SeqCst);
+        // Relaxed: the fence orders this load against the registrant's fence.
         if self.state.load(Ordering::Relaxed) & (FULL | REGISTERING) == 0 {
             // No waker, and no registration under way: the registrant's next look (after
             // its fence) sees our change.

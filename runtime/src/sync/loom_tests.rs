@@ -379,7 +379,8 @@ fn wait_for_flag(waker: &AtomicWaker, flag: &AtomicBool) {
 
 #[test]
 fn loom_atomic_waker_a_wake_racing_the_registration_is_not_lost() {
-    // The flag is stored Relaxed: the wake's RMW alone must publish it to the registrant.
+    // The flag is stored Relaxed: the wake's and the registration's fences alone must
+    // publish it to the registrant.
     loom::model(|| {
         let waker = Arc::new(AtomicWaker::new());
         let flag = Arc::new(AtomicBool::new(false));

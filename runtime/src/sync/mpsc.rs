@@ -181,6 +181,7 @@ impl<T> Chan<T> {
     }
 
     fn is_closed(&self) -> bool {
+        // Acquire: whoever sees the close also sees what the closer did before it.
         self.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
@@ -200,7 +201,7 @@ impl<T> Chan<T> {
     /// Sends `value` once its room (if bounded) is held; fails with it if closed.
     fn push(&self, value: T) -> Result<(), T> {
         // Relaxed: the count is only ever decided on together with the queue (see the
-        // module documentation); the value itself is published by the queue.
+        // protocol above); the value itself is published by the queue.
         let old = self.state.fetch_add(ONE, Ordering::Relaxed);
         if old & CLOSED != 0 {
             self.state.fetch_sub(ONE, Ordering::Relaxed);

@@ -347,38 +347,3 @@ fn five_hundred_concurrent_children() {
         }
     });
 }
-
-#[test]
-fn a_wait_costs_no_thread() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // Warm up whatever threads the runtime starts lazily.
-        Command::new("true").status().await.unwrap();
-        let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
-        let before = threads();
-        let mut children: Vec<_> = (0..20)
-            .map(|_| Command::new("sleep").arg("0.2").spawn().unwrap())
-            .collect();
-        let waits: Vec<_> = children.iter_mut().map(|c| c.wait()).collect();
-        let mut waits: Vec<_> = waits.into_iter().map(Box::pin).collect();
-        // All 20 waiting at once.
-        poll_fn(|cx| {
-            for w in &mut waits {
-                let _ = w.as_mut().poll(cx);
-            }
-            Poll::Ready(())
-        })
-        .await;
-        assert!(
-            threads() <= before,
-            "{} threads, {before} before",
-            threads()
-        );
-        for w in waits {
-            assert!(w.await.unwrap().success());
-        }
-    });
-}

@@ -14,7 +14,7 @@
 //! - `disarmed`: set once by [`disarm`](DeadlineTimer::disarm) (the scope finished).
 //!
 //! ## Protocol (`reschedule` from any thread, O(1), no lock shared with other timers)
-//! 1. Write the deadline into the node (`SeqCst`), then [`sync`](DeadlineTimer::sync).
+//! 1. Write the deadline into the node (a swap), then [`sync`](DeadlineTimer::sync).
 //! 2. `sync`: if armed and not disarmed, read the node's deadline and apply it to the entry;
 //!    read the deadline again and repeat if it changed meanwhile. Whoever applies last read
 //!    the last deadline written after its apply, so racing reschedulers converge on the
@@ -25,9 +25,14 @@
 //!    at or before now, whatever the ticks say), the entry is marked fired and this thread
 //!    expires the node itself; otherwise the entry is queued for the driver (which is unparked if it
 //!    sleeps past it).
-//! 4. `arm` publishes `driver` and then runs `sync`; a reschedule writes the node and then
-//!    reads `driver`. A `SeqCst` fence on each side sits between the write and the read, so
-//!    at least one of them applies the new deadline. Racing `sync`s converge by step 2: an
+//! 4. `arm` publishes `driver`, then makes a read-modify-write of the node's deadline word
+//!    that changes nothing, then runs `sync`; a reschedule swaps the deadline in and then
+//!    reads `driver`. Every write of that word is a read-modify-write (`AcqRel`), so they
+//!    are in one modification order: if the reschedule's swap comes after the arm's, it
+//!    reads from the arm's release sequence and sees `driver`; if it comes before, the
+//!    arm's `sync` reads the node after its own read-modify-write and sees the new
+//!    deadline. Either way at least one of them applies it, with no fence (a store and a
+//!    fence cost a full barrier more per reschedule). Racing `sync`s converge by step 2: an
 //!    apply is an `AcqRel` CAS on the entry, so a `sync` whose apply lands after another's
 //!    sees that one's deadline write when it reads the node again. `loom_tests.rs` checks
 //!    steps 2-5 on this code (its atomics, and the set-once `driver` and `entry`, come
@@ -100,15 +105,14 @@ impl DeadlineTimer {
         }
         let _ = self.driver.get_or_set(driver);
         // Protocol step 4.
-        fence(Ordering::SeqCst);
+        self.node.touch_deadline();
         self.sync();
     }
 
     /// Moves the deadline (protocol steps 1-3); `None` means never. From any thread.
     pub fn reschedule(&self, deadline: Option<Instant>) {
+        // Protocol step 4: a read-modify-write, ordered against `arm`'s.
         self.node.set_deadline(deadline);
-        // Protocol step 4.
-        fence(Ordering::SeqCst);
         self.sync();
     }
 

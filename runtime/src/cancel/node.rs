@@ -77,7 +77,8 @@ pub struct CancelNode {
     /// are only set.
     pub(super) flags: AtomicU8,
     /// The node's deadline (`time::instant::encode`); the timer that enforces it is the
-    /// timeout's. `SeqCst`: `DeadlineTimer` orders it against its own state (`deadline.rs`).
+    /// timeout's. Written only by read-modify-writes (`AcqRel`): `DeadlineTimer` orders its
+    /// arming against a reschedule through this word's modification order (`deadline.rs`).
     deadline: AtomicU64,
     /// Stops propagation from the parent. Immutable.
     shielded: bool,
@@ -297,11 +298,18 @@ impl CancelNode {
     /// Sets the deadline that [`current_deadline`](super::current_deadline) reports for this
     /// node. It enforces nothing by itself (see `DeadlineTimer`).
     pub fn set_deadline(&self, deadline: Option<Instant>) {
-        self.deadline.store(encode(deadline), Ordering::SeqCst);
+        // A swap, not a store: see `deadline`'s field.
+        self.deadline.swap(encode(deadline), Ordering::AcqRel);
+    }
+
+    /// A read-modify-write of the deadline that changes nothing: `DeadlineTimer::arm`'s
+    /// side of the ordering with `set_deadline` (`deadline.rs`, protocol step 4).
+    pub(crate) fn touch_deadline(&self) {
+        self.deadline.fetch_or(0, Ordering::AcqRel);
     }
 
     pub(crate) fn deadline_raw(&self) -> u64 {
-        self.deadline.load(Ordering::SeqCst)
+        self.deadline.load(Ordering::Acquire)
     }
 
     /// Propagation from a node that just became cancelled, with an explicit stack.

@@ -27,7 +27,8 @@ impl<T> Inject<T> {
     }
 
     /// Enqueues `task`; after shutdown it is dropped instead. The fence also orders the push
-    /// before the caller's load of the idle state (see `Idle::worker_to_notify`).
+    /// before the caller's load of the idle state: `Idle::worker_to_notify_after_fence`
+    /// relies on it (keep a `SeqCst` fence after the enqueue).
     pub(crate) fn push(&self, task: T) {
         self.queue.push(task);
         fence(Ordering::SeqCst);

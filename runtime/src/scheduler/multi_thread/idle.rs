@@ -66,6 +66,13 @@ impl Idle {
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
         // Orders the caller's push before the state load below (see the module header).
         fence(SeqCst);
+        self.worker_to_notify_after_fence()
+    }
+
+    /// [`worker_to_notify`](Idle::worker_to_notify) for a caller whose push is already
+    /// followed by a `SeqCst` fence (`Inject::push` makes one after its enqueue): a second fence right after the first orders nothing more, and on
+    /// x86 each costs a full barrier.
+    pub(crate) fn worker_to_notify_after_fence(&self) -> Option<usize> {
         if !self.notify_should_wakeup() {
             return None;
         }

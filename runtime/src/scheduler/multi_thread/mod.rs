@@ -162,8 +162,16 @@ impl Handle {
     fn schedule_task(self: &Arc<Handle>, task: Notified, is_yield: bool) {
         let task = worker::try_schedule_local(self, task, is_yield);
         if let Some(task) = task {
-            self.shared.inject.push(task);
-            self.notify_parked();
+            self.push_remote(task);
+        }
+    }
+
+    /// Pushes `task` onto the injector and wakes a parked worker if nobody is searching.
+    fn push_remote(&self, task: Notified) {
+        // The push ends with a `SeqCst` fence, which orders it before the idle state's load.
+        self.shared.inject.push(task);
+        if let Some(index) = self.shared.idle.worker_to_notify_after_fence() {
+            self.shared.remotes[index].unpark.unpark();
         }
     }
 
@@ -240,8 +248,7 @@ impl Schedule for Arc<Handle> {
     /// worker's queue behind every task there (a relay woken from outside while it relayed
     /// waited for its worker's whole queue: `latency`'s tail).
     fn woken_while_running(&self, task: Notified) {
-        self.shared.inject.push(task);
-        self.notify_parked();
+        self.push_remote(task);
     }
 
     fn release(&self, task: &OwnedTask<Self>) -> Option<OwnedTask<Self>> {
